@@ -1,0 +1,114 @@
+/**
+ * Preallocated aggregation cells. A cell is one series: row (peer slot) × stride + the index of
+ * its other labels. Recording touches a few array slots and allocates nothing.
+ */
+
+/** Counters, up-down counters and gauges: one number per cell. */
+export class ScalarCells {
+  values: Float64Array;
+  /** 1 once the series exists; exporters report touched cells only, zero included. */
+  touched: Uint8Array;
+  rows: number;
+  readonly stride: number;
+
+  constructor(stride: number, rows: number) {
+    this.stride = stride;
+    this.rows = rows;
+    this.values = new Float64Array(stride * rows);
+    this.touched = new Uint8Array(stride * rows);
+  }
+
+  add(cell: number, value: number): void {
+    this.values[cell] = (this.values[cell] as number) + value;
+    this.touched[cell] = 1;
+  }
+
+  set(cell: number, value: number): void {
+    this.values[cell] = value;
+    this.touched[cell] = 1;
+  }
+
+  grow(rows: number): void {
+    const values = new Float64Array(this.stride * rows);
+    values.set(this.values);
+    const touched = new Uint8Array(this.stride * rows);
+    touched.set(this.touched);
+    this.values = values;
+    this.touched = touched;
+    this.rows = rows;
+  }
+}
+
+/** Receives every histogram value in the standard-instrument path (SDK histograms). */
+export type HistogramSink = (cell: number, value: number) => void;
+
+/** Explicit-bucket histograms with the SDK's semantics: bucket i counts values <= boundaries[i]. */
+export class HistogramCells {
+  readonly boundaries: Float64Array;
+  /** Buckets per cell: boundaries + 1 (the +Inf bucket). */
+  readonly buckets: number;
+  counts: Float64Array;
+  count: Float64Array;
+  sum: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  touched: Uint8Array;
+  rows: number;
+  readonly stride: number;
+  sink: HistogramSink | undefined = undefined;
+
+  constructor(boundaries: readonly number[], stride: number, rows: number) {
+    this.boundaries = Float64Array.from(boundaries);
+    this.buckets = boundaries.length + 1;
+    this.stride = stride;
+    this.rows = rows;
+    const cells = stride * rows;
+    this.counts = new Float64Array(cells * this.buckets);
+    this.count = new Float64Array(cells);
+    this.sum = new Float64Array(cells);
+    this.min = new Float64Array(cells).fill(Infinity);
+    this.max = new Float64Array(cells).fill(-Infinity);
+    this.touched = new Uint8Array(cells);
+  }
+
+  record(cell: number, value: number): void {
+    // Binary search for the first boundary >= value (upper-inclusive, as the SDK's binarySearchUB).
+    const b = this.boundaries;
+    let lo = 0;
+    let hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((b[mid] as number) < value) lo = mid + 1;
+      else hi = mid;
+    }
+    const bucket = cell * this.buckets + lo;
+    this.counts[bucket] = (this.counts[bucket] as number) + 1;
+    this.count[cell] = (this.count[cell] as number) + 1;
+    this.sum[cell] = (this.sum[cell] as number) + value;
+    if (value < (this.min[cell] as number)) this.min[cell] = value;
+    if (value > (this.max[cell] as number)) this.max[cell] = value;
+    this.touched[cell] = 1;
+    if (this.sink !== undefined) this.sink(cell, value);
+  }
+
+  grow(rows: number): void {
+    const cells = this.stride * rows;
+    const grown = (old: Float64Array, size: number, fill: number): Float64Array => {
+      const next = new Float64Array(size);
+      if (fill !== 0) next.fill(fill);
+      next.set(old);
+      return next;
+    };
+    this.counts = grown(this.counts, cells * this.buckets, 0);
+    this.count = grown(this.count, cells, 0);
+    this.sum = grown(this.sum, cells, 0);
+    this.min = grown(this.min, cells, Infinity);
+    this.max = grown(this.max, cells, -Infinity);
+    const touched = new Uint8Array(cells);
+    touched.set(this.touched);
+    this.touched = touched;
+    this.rows = rows;
+  }
+}
+
+export type Cells = ScalarCells | HistogramCells;

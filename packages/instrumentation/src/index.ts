@@ -1,0 +1,14 @@
+export * from './schema/label-values.js';
+export * from './schema/types.js';
+export { METRICS, METRIC_IDS, DESIGN_METRIC_IDS, LATENCY_MS_BUCKETS, OPERATION_MS_BUCKETS, SIZE_BYTES_BUCKETS, CONNECTION_SECONDS_BUCKETS } from './schema/metrics.js';
+export type { MetricId } from './schema/metrics.js';
+export { instrumentName } from './schema/naming.js';
+export type { P2pMonitor, RecordMethod, ParamKind } from './monitor/types.js';
+export { RECORD_METHODS } from './monitor/types.js';
+export { OtelP2pMonitor, type P2pMonitorConfig } from './monitor/otel-monitor.js';
+export { RecordingP2pMonitor, type RecordedCall } from './monitor/recording-monitor.js';
+export type { LabelOptions } from './monitor/normalizer.js';
+export { type PeerIdMode, type PeerLabelOptions, DEFAULT_MAX_PEERS, looksLikeAddress } from './labels/peer-labels.js';
+export { P2pMetricProducer, type MetricProducerOptions } from './export/metric-producer.js';
+export { createP2pViews, type P2pViewOptions } from './export/views.js';
+export { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
