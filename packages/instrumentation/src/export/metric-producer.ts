@@ -35,7 +35,6 @@ export interface ProducedHistogram {
   count: number;
   min: number;
   max: number;
-  hasMinMax: true;
 }
 export interface ProducedMetric {
   readonly descriptor: { readonly name: string; readonly description: string; readonly unit: string; readonly valueType: ValueType };
@@ -109,7 +108,6 @@ export class P2pMetricProducer {
           count: h.count[cell] as number,
           min: h.min[cell] as number,
           max: h.max[cell] as number,
-          hasMinMax: true,
         };
         dataPoints.push({ startTime, endTime, attributes: store.attributesOf(series, cell), value });
       }

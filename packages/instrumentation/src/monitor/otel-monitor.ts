@@ -49,6 +49,10 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
   private bandwidthLastBytes!: ScalarCells;
   private bandwidthLastTime!: number;
   private pool!: { pooled: number; idle: number };
+  private preparing = false;
+  private readonly endPreparation = (): void => {
+    this.preparing = false;
+  };
   readonly clock!: () => number;
   readonly startTimeMs!: number;
   // Hot-path handles.
@@ -466,8 +470,15 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
 
   // ---- collection ---------------------------------------------------------------------------------
 
-  /** Brings derived gauges up to date; every exporter calls it before reading the store. */
+  /**
+   * Brings derived gauges up to date; every exporter calls it before reading the store. Once per
+   * collection: the SDK runs all batch callbacks (one per group) synchronously in one pass, so a
+   * flag cleared on the next microtask dedupes them, and readers collecting together share it.
+   */
   prepareCollection(): void {
+    if (this.preparing) return;
+    this.preparing = true;
+    queueMicrotask(this.endPreparation);
     try {
       const s = this.s;
       const { pooled, idle } = this.pool;

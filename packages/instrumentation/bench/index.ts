@@ -1,0 +1,103 @@
+/**
+ * `pnpm bench [--quick] [--rounds N] [--only a,b] [--cases x,y] [--json FILE]`
+ *
+ * Runs the benchmark sections in order and prints one report per section. Benchmarks are reports:
+ * a missed target prints MISS, it never fails the process.
+ *
+ * Adding a section: write `bench/<name>.ts` exporting a `Section` (see harness.ts; hot-path.ts is
+ * the model), then append it to SECTIONS below.
+ */
+import { buildJsonReport, formatChecks, machineInfo, writeJson, type Section, type SectionContext, type SectionReport } from './harness.js';
+import { hotPathSection } from './hot-path.js';
+
+const SECTIONS: readonly Section[] = [hotPathSection];
+
+interface Cli {
+  quick: boolean;
+  rounds: number | undefined;
+  json: string | undefined;
+  only: string[] | undefined;
+  cases: string[] | undefined;
+}
+
+const USAGE = `usage: pnpm bench [options]
+  --quick          few rounds, small inputs (seconds; what CI runs)
+  --rounds N       measured rounds per case (default per section)
+  --only a,b       run only these sections: ${SECTIONS.map((s) => s.name).join(', ')}
+  --cases x,y      run only these cases of a section (e.g. --cases ours, for profiling)
+  --json FILE      also write the results as JSON`;
+
+function parseArgs(argv: readonly string[]): Cli {
+  const cli: Cli = { quick: false, rounds: undefined, json: undefined, only: undefined, cases: undefined };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const take = (): string => inline ?? value(i++, flag);
+    switch (flag) {
+      case '--': // `pnpm bench -- --quick`
+        break;
+      case '--quick':
+        cli.quick = true;
+        break;
+      case '--rounds': {
+        const n = Number(take());
+        if (!Number.isInteger(n) || n < 1) throw new Error('--rounds needs a positive integer');
+        cli.rounds = n;
+        break;
+      }
+      case '--json':
+        cli.json = take();
+        break;
+      case '--only':
+        cli.only = take().split(',');
+        break;
+      case '--cases':
+        cli.cases = take().split(',');
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument ${arg}\n${USAGE}`);
+    }
+  }
+  return cli;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const cli = parseArgs(argv);
+  const sections = SECTIONS.filter((s) => cli.only === undefined || cli.only.includes(s.name));
+  if (sections.length === 0) throw new Error(`--only ${cli.only?.join(',')}: no such section (${SECTIONS.map((s) => s.name).join(', ')})`);
+  const ctx: SectionContext = {
+    quick: cli.quick,
+    rounds: cli.rounds,
+    cases: cli.cases,
+    log: (message) => process.stderr.write(`${message}\n`),
+  };
+  const m = machineInfo();
+  process.stdout.write(`p2p-otel bench: node ${m.node}, ${m.cpus} cpus (${m.cpuModel})${cli.quick ? ', --quick' : ''}\n`);
+  const reports: SectionReport[] = [];
+  for (const section of sections) {
+    const report = await section.run(ctx);
+    reports.push(report);
+    process.stdout.write(`\n## ${report.title}\n\n${report.text}\n`);
+    if (report.checks.length > 0) process.stdout.write(`\n${formatChecks(report.checks)}\n`);
+  }
+  if (cli.json !== undefined) {
+    writeJson(cli.json, buildJsonReport(reports, argv));
+    process.stdout.write(`\nwrote ${cli.json}\n`);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,54 @@
+import { createHmac } from 'node:crypto';
+import { looksLikeAddress } from '../src/index.js';
+import { fastPath } from './support/collect.js';
+import { points } from './support/read.js';
+
+const ID = 'f'.repeat(12) + '0123456789abcdef'.repeat(3);
+
+async function labelOf(peerId: unknown, peerIdOptions: object): Promise<unknown> {
+  const h = fastPath({ peerId: peerIdOptions });
+  h.monitor.recordConnectionReuse(peerId as string);
+  const p = points(await h.collect(), 'connectionReuses');
+  return p.length === 1 ? p[0]!.attributes.peer_id : p.map((x) => x.attributes.peer_id);
+}
+
+describe('peer-label policy', () => {
+  it('short mode (the default) keeps the first 10 characters, as Iroh prints ids', async () => {
+    expect(await labelOf(ID, {})).toBe(ID.slice(0, 10));
+  });
+
+  it('full mode keeps the id; a peer named "other" does not merge with the fold', async () => {
+    expect(await labelOf(ID, { mode: 'full' })).toBe(ID);
+    expect(await labelOf('other', { mode: 'full' })).toBe('other_');
+  });
+
+  it('hash mode is a keyed HMAC-SHA256, 16 hex characters, never the id', async () => {
+    const key = 'deployment-secret-0123456789';
+    const expected = createHmac('sha256', key).update(ID).digest('hex').slice(0, 16);
+    expect(await labelOf(ID, { mode: 'hash', hashKey: key })).toBe(expected);
+  });
+
+  it('none mode drops the label', async () => {
+    const h = fastPath({ peerId: { mode: 'none' } });
+    h.monitor.recordConnectionReuse(ID);
+    h.monitor.recordConnectionReuse('another-peer');
+    const p = points(await h.collect(), 'connectionReuses');
+    expect(p).toEqual([expect.objectContaining({ attributes: {}, value: 2 })]);
+  });
+
+  it('fails fast on bad configuration, naming the setting', () => {
+    expect(() => fastPath({ peerId: { mode: 'hash' } })).toThrow(/peerId.hashKey/);
+    expect(() => fastPath({ peerId: { mode: 'hash', hashKey: 'short' } })).toThrow(/at least 16 bytes/);
+    expect(() => fastPath({ peerId: { mode: 'md5' as never } })).toThrow(/peerId.mode/);
+    expect(() => fastPath({ peerId: { maxPeers: 0 } })).toThrow(/peerId.maxPeers/);
+    expect(() => fastPath({ messageTypes: ['ok', ''] })).toThrow(/messageTypes/);
+  });
+
+  it.each(['192.168.1.20', '10.0.0.1:4433', '::1', '[fe80::1]:9000', '2001:db8::8a2e:370:7334'])('never labels the address %s', (a) => {
+    expect(looksLikeAddress(a)).toBe(true);
+  });
+
+  it.each([ID, '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo', 'node-1', 'abc:def'])('accepts the peer id %s', (id) => {
+    expect(looksLikeAddress(id)).toBe(false);
+  });
+});
