@@ -7,7 +7,7 @@ import { GroupCollector } from '../export/group-collector.js';
 import { P2pMetricProducer, type CollectionSource, type MetricProducerOptions } from '../export/metric-producer.js';
 import { ENUMS, InputNormalizer, type LabelOptions } from './normalizer.js';
 import { Topology } from './topology.js';
-import type { P2pMonitor } from './types.js';
+import { RECORD_METHODS, type P2pMonitor } from './types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 
 export interface P2pMonitorConfig extends InstrumentationConfig, LabelOptions {
@@ -29,6 +29,8 @@ const GROUPS: readonly MetricGroup[] = ['connection', 'performance', 'discovery'
 /** CONNECTION_STATES index → index in ACTIVE_CONNECTION_STATES, or -1 for terminal states. */
 const ACTIVE_INDEX = CONNECTION_STATES.map((s) => (ACTIVE_CONNECTION_STATES as readonly string[]).indexOf(s));
 const INBOUND = 0;
+const RECORD_METHOD_NAMES = Object.keys(RECORD_METHODS);
+const ignore = (): void => undefined;
 
 /**
  * The P2pMonitor that feeds OpenTelemetry. Records aggregate into preallocated typed arrays;
@@ -89,13 +91,18 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
     return undefined;
   }
 
+  /**
+   * Records count again. Nothing to patch: the monitor is called directly or by wrappers.
+   * Disabling shadows the record methods with no-ops on the instance, so that the enabled hot path
+   * carries no flag check; aggregates so far stay and keep being exported (cumulative).
+   */
   override enable(): void {
-    // No modules to patch: the monitor is called directly or by the wrappers of P2pInstrumentation.
+    for (const method of RECORD_METHOD_NAMES) delete (this as unknown as Record<string, unknown>)[method];
     this.collectors?.forEach((c) => c.enable());
   }
 
   override disable(): void {
-    this.collectors?.forEach((c) => c.disable());
+    for (const method of RECORD_METHOD_NAMES) (this as unknown as Record<string, unknown>)[method] = ignore;
   }
 
   protected override _updateMetricInstruments(): void {
