@@ -123,7 +123,11 @@ export class PeerLabels {
    * records that mention a peer but carry no peer_id label (discovery, topology links).
    */
   check(peerId: unknown): peerId is string {
-    if (typeof peerId === 'string' && this.slots.has(peerId)) return true;
+    return (typeof peerId === 'string' && this.slots.has(peerId)) || this.valid(peerId);
+  }
+
+  /** Rejects (and counts) what may never become a label. */
+  private valid(peerId: unknown): peerId is string {
     if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > this.options.maxPeerIdLength) {
       this.onReject('invalid_peer_id');
       return false;
@@ -136,14 +140,7 @@ export class PeerLabels {
   }
 
   private assign(peerId: unknown): number {
-    if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > this.options.maxPeerIdLength) {
-      this.onReject('invalid_peer_id');
-      return OTHER_PEER_SLOT;
-    }
-    if (looksLikeAddress(peerId)) {
-      this.onReject('peer_id_is_address');
-      return OTHER_PEER_SLOT;
-    }
+    if (!this.valid(peerId)) return OTHER_PEER_SLOT;
     if (this.options.mode === 'none') return OTHER_PEER_SLOT;
     if (this.labels.length > this.options.maxPeers) return OTHER_PEER_SLOT; // budget spent: fold, remember nothing
     let label = this.labelFor(peerId);
