@@ -6,6 +6,11 @@
  *
  * Adding a section: write `bench/<name>.ts` exporting a `Section` (see harness.ts; hot-path.ts is
  * the model), then append it to SECTIONS below.
+ *
+ * Profiling one case: `node --import tsx --cpu-prof --cpu-prof-dir /tmp/prof
+ * packages/instrumentation/bench/index.ts --cases ours --rounds 300`. Line ticks of a CPU profile
+ * refer to the code tsx generated; for exact source lines profile an esbuild bundle of src with
+ * `--sourcemap` (one script, so inlined functions map unambiguously) and map the ticks through it.
  */
 import { buildJsonReport, formatChecks, machineInfo, writeJson, type Section, type SectionContext, type SectionReport } from './harness.js';
 import { hotPathSection } from './hot-path.js';

@@ -56,9 +56,12 @@ export class HistogramCells {
   rows: number;
   readonly stride: number;
   sink: HistogramSink | undefined = undefined;
+  /** Binary exponent of a value → index of the first boundary >= the smallest value with it. */
+  private readonly startByExponent: Uint8Array;
 
   constructor(boundaries: readonly number[], stride: number, rows: number) {
     this.boundaries = Float64Array.from(boundaries);
+    this.startByExponent = startIndexByExponent(this.boundaries);
     this.buckets = boundaries.length + 1;
     this.stride = stride;
     this.rows = rows;
@@ -72,15 +75,14 @@ export class HistogramCells {
   }
 
   record(cell: number, value: number): void {
-    // Binary search for the first boundary >= value (upper-inclusive, as the SDK's binarySearchUB).
+    // First boundary >= value (upper-inclusive, as the SDK's binarySearchUB). The value's binary
+    // exponent indexes the first boundary that can hold it; boundaries are further apart than a
+    // factor of two, so the scan after it is one or two predictable comparisons, where a binary
+    // search over random values mispredicts its branches (measured: 40% of record time).
     const b = this.boundaries;
-    let lo = 0;
-    let hi = b.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((b[mid] as number) < value) lo = mid + 1;
-      else hi = mid;
-    }
+    SCRATCH_FLOAT[0] = value;
+    let lo = this.startByExponent[((SCRATCH_WORDS[HIGH_WORD] as number) >>> 20) & 0x7ff] as number;
+    while (lo < b.length && (b[lo] as number) < value) lo++;
     const bucket = cell * this.buckets + lo;
     this.counts[bucket] = (this.counts[bucket] as number) + 1;
     this.count[cell] = (this.count[cell] as number) + 1;
@@ -112,3 +114,20 @@ export class HistogramCells {
 }
 
 export type Cells = ScalarCells | HistogramCells;
+
+const SCRATCH_FLOAT = new Float64Array(1);
+const SCRATCH_WORDS = new Uint32Array(SCRATCH_FLOAT.buffer);
+/** Index of the 32-bit word holding sign and exponent: 1 on little-endian machines. */
+const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+
+function startIndexByExponent(boundaries: Float64Array): Uint8Array {
+  if (boundaries.length > 255) throw new RangeError('p2p-otel: at most 255 histogram boundaries');
+  const table = new Uint8Array(2048);
+  for (let e = 1; e < 2048; e++) {
+    const smallest = e === 2047 ? Infinity : 2 ** (e - 1023); // exponent 0 (zero, subnormals) starts at 0
+    let i = 0;
+    while (i < boundaries.length && (boundaries[i] as number) < smallest) i++;
+    table[e] = i;
+  }
+  return table;
+}
