@@ -194,9 +194,13 @@ export const METRICS = {
     name: 'p2p_bandwidth_bytes_per_second',
     group: 'performance',
     instrument: 'gauge',
-    unit: 'By/s',
+    unit: '{By/s}',
     description: 'Exponentially weighted moving average (60 s time constant) of the byte rate, derived from the byte counters at collection.',
     labels: [PEER, DIRECTION],
+    decision:
+      'Unit `{By/s}` (an annotation) rather than `By/s`: prometheus/otlptranslator appends the per-unit ' +
+      '`_per_second` whatever the name holds, so `By/s` would reach Prometheus through OTLP as ' +
+      '`..._per_second_per_second`, another name than through the JS exporter.',
   },
   messageSize: {
     name: 'p2p_message_size_bytes',
@@ -354,12 +358,16 @@ export const METRICS = {
 
   // 5. Protocol
   quicStreams: {
-    name: 'p2p_quic_stream_count',
+    name: 'p2p_quic_streams',
+    designName: 'p2p_quic_stream_count',
     group: 'protocol',
     instrument: 'updowncounter',
     unit: '{stream}',
     description: 'Open QUIC streams: outbound were opened by this node, inbound accepted from the peer.',
     labels: [PEER, DIRECTION],
+    decision:
+      'Renamed: `_count` is the suffix of histogram and summary series (`promtool check metrics` flags a gauge ' +
+      'ending in it), the same reason as `p2p_connection_reuses_total`.',
   },
   quicRetransmissions: {
     name: 'p2p_quic_retransmissions_total',
