@@ -7,7 +7,7 @@
  * is (record time + collect time) / M, the median over interleaved rounds.
  */
 import type { Attributes, Counter as OtelCounter, Histogram as OtelHistogram } from '@opentelemetry/api';
-import { MeterProvider, MetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { Counter as PromCounter, Histogram as PromHistogram, Registry } from 'prom-client';
 import { LATENCY_MS_BUCKETS, OtelP2pMonitor, SIZE_BYTES_BUCKETS } from '../src/index.js';
 import {
@@ -151,8 +151,7 @@ interface Approach {
 function ours(inp: HotPathInputs): Approach {
   const monitor = new OtelP2pMonitor({ messageTypes: inp.types });
   const producer = monitor.createMetricProducer();
-  // P2pMetricProducer is structurally an sdk-metrics MetricProducer (the package depends on the API only).
-  const reader = new TestReader({ metricProducers: [producer as unknown as MetricProducer] });
+  const reader = new TestReader({ metricProducers: [producer] });
   new MeterProvider({ readers: [reader] });
   const { m, peerIdOf, typeOf, size, latency } = inp;
   return {

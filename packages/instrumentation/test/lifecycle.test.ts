@@ -8,7 +8,7 @@ import { valueOf } from './support/read.js';
 
 function provider(monitor: OtelP2pMonitor): { mp: MeterProvider; reader: TestReader } {
   const reader = new TestReader();
-  return { mp: new MeterProvider({ readers: [reader], views: createP2pViews(monitor) as never }), reader };
+  return { mp: new MeterProvider({ readers: [reader], views: createP2pViews(monitor) }), reader };
 }
 
 const PEER = 'peer-aaaaaaaaaaaa';
@@ -67,7 +67,7 @@ describe('InstrumentationBase conventions', () => {
 
   it('stops feeding standard instruments once the fast path takes over: nothing is exported twice', async () => {
     const monitor = new OtelP2pMonitor();
-    const reader = new TestReader({ metricProducers: [monitor.createMetricProducer() as never] });
+    const reader = new TestReader({ metricProducers: [monitor.createMetricProducer()] });
     const mp = new MeterProvider({ readers: [reader] });
     monitor.setMeterProvider(mp);
     monitor.recordRtt(PEER, 5);

@@ -20,14 +20,14 @@ export interface MetricProducerOptions {
 // Numeric values of @opentelemetry/sdk-metrics enums, mirrored so that this package depends on the
 // API only; a test pins them to the SDK's.
 export const DATA_POINT_TYPE = { HISTOGRAM: 0, GAUGE: 2, SUM: 3 } as const;
-export const CUMULATIVE = 1;
+export const CUMULATIVE = 1 as const;
 
 /** Structural copies of the sdk-metrics export types this producer returns. */
-export interface ProducedDataPoint {
+export interface ProducedDataPoint<T> {
   readonly startTime: HrTime;
   readonly endTime: HrTime;
   readonly attributes: Attributes;
-  readonly value: number | ProducedHistogram;
+  readonly value: T;
 }
 export interface ProducedHistogram {
   buckets: { boundaries: number[]; counts: number[] };
@@ -36,16 +36,29 @@ export interface ProducedHistogram {
   min: number;
   max: number;
 }
-export interface ProducedMetric {
+interface ProducedMetricBase {
   readonly descriptor: { readonly name: string; readonly description: string; readonly unit: string; readonly valueType: ValueType };
-  readonly aggregationTemporality: number;
-  readonly dataPointType: number;
-  readonly dataPoints: ProducedDataPoint[];
-  readonly isMonotonic?: boolean;
+  readonly aggregationTemporality: typeof CUMULATIVE;
 }
+export interface ProducedSum extends ProducedMetricBase {
+  readonly dataPointType: typeof DATA_POINT_TYPE.SUM;
+  readonly dataPoints: ProducedDataPoint<number>[];
+  readonly isMonotonic: boolean;
+}
+export interface ProducedGauge extends ProducedMetricBase {
+  readonly dataPointType: typeof DATA_POINT_TYPE.GAUGE;
+  readonly dataPoints: ProducedDataPoint<number>[];
+}
+export interface ProducedHistogramMetric extends ProducedMetricBase {
+  readonly dataPointType: typeof DATA_POINT_TYPE.HISTOGRAM;
+  readonly dataPoints: ProducedDataPoint<ProducedHistogram>[];
+}
+/** Assignable to sdk-metrics' MetricData (a test type-checks that without casts). */
+export type ProducedMetric = ProducedSum | ProducedGauge | ProducedHistogramMetric;
 export interface ProducedCollection {
   resourceMetrics: {
-    resource: unknown;
+    /** MetricReader replaces it with the SDK's resource; `never` keeps this assignable to Resource. */
+    resource: never;
     scopeMetrics: { scope: { name: string; version: string }; metrics: ProducedMetric[] }[];
   };
   errors: unknown[];
@@ -84,7 +97,7 @@ export class P2pMetricProducer {
     }
     return {
       resourceMetrics: {
-        resource: this.options.resource,
+        resource: this.options.resource as never,
         scopeMetrics: [{ scope: { name: PACKAGE_NAME, version: PACKAGE_VERSION }, metrics }],
       },
       errors,
@@ -94,11 +107,13 @@ export class P2pMetricProducer {
   private toMetric(series: MetricSeries, startTime: HrTime, endTime: HrTime): ProducedMetric | undefined {
     const { def, cells } = series;
     const store = this.source.store;
-    const dataPoints: ProducedDataPoint[] = [];
     const touched = cells.touched;
+    const descriptor = { name: instrumentName(def), description: def.description, unit: def.unit, valueType: ValueType.DOUBLE };
+    const aggregationTemporality = CUMULATIVE;
     if (def.instrument === 'histogram') {
       const h = cells as HistogramCells;
       const boundaries = this.boundariesOf(series, h);
+      const dataPoints: ProducedDataPoint<ProducedHistogram>[] = [];
       for (let cell = 0; cell < touched.length; cell++) {
         if (touched[cell] === 0) continue;
         const from = cell * h.buckets;
@@ -113,29 +128,16 @@ export class P2pMetricProducer {
         };
         dataPoints.push({ startTime, endTime, attributes: store.attributesOf(series, cell), value });
       }
-    } else {
-      const values = (cells as ScalarCells).values;
-      for (let cell = 0; cell < touched.length; cell++) {
-        if (touched[cell] === 0) continue;
-        dataPoints.push({ startTime, endTime, attributes: store.attributesOf(series, cell), value: values[cell] as number });
-      }
+      return dataPoints.length === 0 ? undefined : { descriptor, aggregationTemporality, dataPointType: DATA_POINT_TYPE.HISTOGRAM, dataPoints };
+    }
+    const values = (cells as ScalarCells).values;
+    const dataPoints: ProducedDataPoint<number>[] = [];
+    for (let cell = 0; cell < touched.length; cell++) {
+      if (touched[cell] === 1) dataPoints.push({ startTime, endTime, attributes: store.attributesOf(series, cell), value: values[cell] as number });
     }
     if (dataPoints.length === 0) return undefined;
-    const descriptor = { name: instrumentName(def), description: def.description, unit: def.unit, valueType: ValueType.DOUBLE };
-    switch (def.instrument) {
-      case 'histogram':
-        return { descriptor, aggregationTemporality: CUMULATIVE, dataPointType: DATA_POINT_TYPE.HISTOGRAM, dataPoints };
-      case 'gauge':
-        return { descriptor, aggregationTemporality: CUMULATIVE, dataPointType: DATA_POINT_TYPE.GAUGE, dataPoints };
-      default:
-        return {
-          descriptor,
-          aggregationTemporality: CUMULATIVE,
-          dataPointType: DATA_POINT_TYPE.SUM,
-          dataPoints,
-          isMonotonic: def.instrument === 'counter',
-        };
-    }
+    if (def.instrument === 'gauge') return { descriptor, aggregationTemporality, dataPointType: DATA_POINT_TYPE.GAUGE, dataPoints };
+    return { descriptor, aggregationTemporality, dataPointType: DATA_POINT_TYPE.SUM, dataPoints, isMonotonic: def.instrument === 'counter' };
   }
 
   private boundariesOf(series: MetricSeries, h: HistogramCells): number[] {

@@ -18,8 +18,8 @@ export interface Harness {
 /** A monitor exported through the fast path (MetricProducer on the reader). */
 export function fastPath(config: P2pMonitorConfig = {}): Harness {
   const monitor = new OtelP2pMonitor(config);
-  const reader = new TestReader({ metricProducers: [monitor.createMetricProducer() as never] });
-  const provider = new MeterProvider({ readers: [reader], views: createP2pViews(monitor) as never });
+  const reader = new TestReader({ metricProducers: [monitor.createMetricProducer()] });
+  const provider = new MeterProvider({ readers: [reader], views: createP2pViews(monitor) });
   return harness(monitor, reader, provider);
 }
 
@@ -27,7 +27,7 @@ export function fastPath(config: P2pMonitorConfig = {}): Harness {
 export function standardPath(config: P2pMonitorConfig = {}): Harness {
   const monitor = new OtelP2pMonitor(config);
   const reader = new TestReader();
-  const provider = new MeterProvider({ readers: [reader], views: createP2pViews(monitor) as never });
+  const provider = new MeterProvider({ readers: [reader], views: createP2pViews(monitor) });
   monitor.setMeterProvider(provider);
   return harness(monitor, reader, provider);
 }
