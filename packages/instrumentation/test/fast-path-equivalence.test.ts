@@ -5,6 +5,7 @@ import { CUMULATIVE, DATA_POINT_TYPE } from '../src/export/metric-producer.js';
 import { EXPLICIT_BUCKET_HISTOGRAM } from '../src/export/views.js';
 import { anyCallOfAnyMethod, apply, validCallOfAnyMethod } from './support/arbitraries.js';
 import { fastPath, normalise, standardPath } from './support/collect.js';
+import { exerciseAllMetrics, exerciseMonitorConfig, manualClock } from '../../../test/support/exercise';
 
 const config = () => {
   let now = 1_700_000_000_000;
@@ -42,11 +43,11 @@ describe('fast path and standard-instrument path', () => {
   });
 
   it('export every design metric once each has a record (and the comparison is not vacuous)', async () => {
-    const fast = fastPath(config());
-    const standard = standardPath(config());
-    const { exerciseAllMetrics } = await import('./support/exercise-all.js');
-    exerciseAllMetrics(fast.monitor);
-    exerciseAllMetrics(standard.monitor);
+    const clocks = [manualClock(), manualClock()] as const;
+    const fast = fastPath(exerciseMonitorConfig(clocks[0]));
+    const standard = standardPath(exerciseMonitorConfig(clocks[1]));
+    exerciseAllMetrics(fast.monitor, { advanceClock: clocks[0].advance });
+    exerciseAllMetrics(standard.monitor, { advanceClock: clocks[1].advance });
     const a = normalise(await fast.collect());
     expect(a).toEqual(normalise(await standard.collect()));
     for (const id of DESIGN_METRIC_IDS) expect(Object.keys(a)).toContain(instrumentName(METRICS[id]));

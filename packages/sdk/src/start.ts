@@ -1,0 +1,96 @@
+import { MeterProvider, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { OtelP2pMonitor, createP2pViews, type P2pMonitorConfig } from '@p2p-otel/instrumentation';
+import { resolveP2pTelemetryConfig } from './config/resolve.js';
+import { P2pTelemetryConfigError } from './errors.js';
+import { createReaders } from './exporters/index.js';
+import { registerGlobalMeterProvider, unregisterGlobalMeterProvider } from './global.js';
+import type { P2pTelemetryOptions } from './options.js';
+import { createResource } from './resource.js';
+
+/**
+ * How the monitor's data reaches the readers:
+ * - `producer`: the fast path, a MetricProducer per reader reading the monitor's aggregates at
+ *   collection, no SDK work per record. It reports cumulative data only.
+ * - `instruments`: standard SDK instruments on our MeterProvider. Used when an OTLP reader wants
+ *   delta or lowmemory temporality: the SDK computes deltas per reader, which a producer cannot
+ *   (it is stateless and cannot know what each reader saw last). It costs SDK work per histogram
+ *   record; counters and gauges are still observed from the aggregates at collection.
+ */
+export type ExportPath = 'producer' | 'instruments';
+
+export interface P2pTelemetry {
+  readonly monitor: OtelP2pMonitor;
+  readonly meterProvider: MeterProvider;
+  /** The Prometheus scrape URL, with the port actually bound. */
+  readonly metricsUrl?: string;
+  readonly exportPath: ExportPath;
+  /** Collects and exports now (push exporters). */
+  forceFlush(): Promise<void>;
+  /** Exports what is left (OTLP), stops readers and the Prometheus server. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts exporting P2P metrics: a MeterProvider with the p2p views and the configured readers,
+ * fed by an OtelP2pMonitor. Resolves once the Prometheus endpoint (if any) is listening; rejects
+ * with P2pTelemetryConfigError on invalid options or environment.
+ */
+export async function startP2pTelemetry(options: P2pTelemetryOptions = {}): Promise<P2pTelemetry> {
+  const config = resolveP2pTelemetryConfig(options);
+  const created = !(options.monitor instanceof OtelP2pMonitor);
+  const monitor = options.monitor instanceof OtelP2pMonitor ? options.monitor : createMonitor(options.monitor);
+  const exportPath: ExportPath = config.otlp !== undefined && config.otlp.temporality !== 'cumulative' ? 'instruments' : 'producer';
+  // With no exporter the producer is created and dropped: it detaches the monitor from any global
+  // meter, so records stay in the monitor's arrays at no SDK cost.
+  if (config.exporters.length === 0) monitor.createMetricProducer();
+  const producers = (): MetricProducer[] | undefined =>
+    exportPath === 'producer' ? [monitor.createMetricProducer()] : undefined;
+  const { readers, prometheus } = await createReaders(config, producers);
+
+  let meterProvider: MeterProvider;
+  try {
+    meterProvider = new MeterProvider({
+      resource: createResource(config.resourceAttributes),
+      // Needed by the instrument path; kept on the producer path too, for any other OtelP2pMonitor
+      // that reports through this provider once it is the global one.
+      views: createP2pViews(monitor),
+      readers,
+    });
+    if (exportPath === 'instruments') monitor.setMeterProvider(meterProvider);
+  } catch (e) {
+    await prometheus?.close();
+    throw e;
+  }
+  // With no exporter nothing is registered: a reader-less global would only swallow the
+  // application's own metrics and block the provider it may register later.
+  const registered = config.registerGlobal && config.exporters.length > 0 && registerGlobalMeterProvider(meterProvider);
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    if (registered) unregisterGlobalMeterProvider(meterProvider);
+    if (created) monitor.disable(); // later records become no-ops instead of feeding a stopped provider
+    try {
+      await prometheus?.close();
+    } finally {
+      await meterProvider.shutdown(); // the periodic readers export one last time
+    }
+  };
+  return {
+    monitor,
+    meterProvider,
+    ...(prometheus === undefined ? {} : { metricsUrl: prometheus.url }),
+    exportPath,
+    forceFlush: () => meterProvider.forceFlush(),
+    shutdown: () => (stopping ??= stop()),
+  };
+}
+
+function createMonitor(config: P2pMonitorConfig | undefined): OtelP2pMonitor {
+  try {
+    return new OtelP2pMonitor(config);
+  } catch (e) {
+    // Its message names the field (peerId.mode, ...); the value is not shown, it may be a hashKey.
+    throw new P2pTelemetryConfigError('options.monitor', undefined, e instanceof Error ? e.message : String(e));
+  }
+}
+
