@@ -12,3 +12,9 @@ export { type PeerIdMode, type PeerLabelOptions, DEFAULT_MAX_PEERS, looksLikeAdd
 export { P2pMetricProducer, type MetricProducerOptions } from './export/metric-producer.js';
 export { createP2pViews, type P2pViewOptions } from './export/views.js';
 export { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
+export { P2pInstrumentation, type P2pInstrumentationConfig, type P2pObjects, type P2pObjectOptions } from './instrumentation/p2p-instrumentation.js';
+export type { ConnectorOptions } from './instrumentation/connector.js';
+export type { TransportOptions } from './instrumentation/transport.js';
+export type { ManagerOptions } from './instrumentation/manager.js';
+export type { InstrumentationContext, Instrumented } from './instrumentation/context.js';
+export { wrapMethod, unwrapMethod, isWrapped, type CallObserver } from './instrumentation/method-wrapper.js';

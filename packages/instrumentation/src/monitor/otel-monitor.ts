@@ -17,7 +17,10 @@ export interface P2pMonitorConfig extends InstrumentationConfig, LabelOptions {
   maxKnownPeers?: number;
   /** Nodes of the topology graph (default 1,000): the diameter costs nodes × links per change. */
   maxTopologyNodes?: number;
-  /** Milliseconds since the epoch; inject a virtual clock for simulation. Default Date.now. */
+  /**
+   * Milliseconds since the epoch, fractional: timestamps and every duration the wrappers measure.
+   * Default performance.timeOrigin + performance.now(); inject a virtual clock for simulation.
+   */
   clock?: () => number;
 }
 
@@ -30,6 +33,7 @@ const GROUPS: readonly MetricGroup[] = ['connection', 'performance', 'discovery'
 const ACTIVE_INDEX = CONNECTION_STATES.map((s) => (ACTIVE_CONNECTION_STATES as readonly string[]).indexOf(s));
 const INBOUND = 0;
 const RECORD_METHOD_NAMES = Object.keys(RECORD_METHODS);
+const highResolutionNow = (): number => performance.timeOrigin + performance.now();
 const ignore = (): void => undefined;
 
 /**
@@ -53,6 +57,7 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
   private pool!: { pooled: number; idle: number };
   private preparing = false;
   private shadowed: boolean | undefined;
+  private collectionHooks: (() => void)[] = [];
   private readonly endPreparation = (): void => {
     this.preparing = false;
   };
@@ -64,7 +69,7 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
 
   constructor(config: P2pMonitorConfig = {}) {
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
-    this.clock = config.clock ?? Date.now;
+    this.clock = config.clock ?? highResolutionNow;
     this.startTimeMs = this.clock();
     let store: MetricStore | undefined;
     this.n = new InputNormalizer(config, (slot) => store?.ensurePeerRow(slot), (reason) => {
@@ -101,10 +106,16 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
    * object into V8's dictionary mode (measured: +30 ns per record, for good).
    */
   override enable(): void {
-    if (this.shadowed !== true) return; // also true of the call from InstrumentationBase's constructor
+    if (this.shadowed !== true) return; // never disabled: nothing to restore (also during super())
     const proto = Object.getPrototypeOf(this) as Record<string, unknown>;
     for (const method of RECORD_METHOD_NAMES) (this as unknown as Record<string, unknown>)[method] = proto[method];
+    this.shadowed = false;
     this.collectors.forEach((c) => c.enable());
+  }
+
+  /** True between disable() and enable(). */
+  protected get isDisabled(): boolean {
+    return this.shadowed === true;
   }
 
   override disable(): void {
@@ -128,6 +139,18 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
       for (const c of this.collectors) c.detach();
     }
     return new P2pMetricProducer(this, options);
+  }
+
+  /**
+   * Runs `hook` at the start of every collection, before derived gauges are computed: the place to
+   * read state that lives elsewhere (a pool's size, a queue's depth) instead of on the data path.
+   * Returns the function that removes it.
+   */
+  addCollectionHook(hook: () => void): () => void {
+    this.collectionHooks = [...this.collectionHooks, hook];
+    return () => {
+      this.collectionHooks = this.collectionHooks.filter((h) => h !== hook);
+    };
   }
 
   /** Rejected records by reason, as counted in p2p_monitor_rejected_records_total. */
@@ -493,6 +516,13 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
     if (this.preparing) return;
     this.preparing = true;
     queueMicrotask(this.endPreparation);
+    for (const hook of this.collectionHooks) {
+      try {
+        hook();
+      } catch (e) {
+        this.internalError(e);
+      }
+    }
     try {
       const s = this.s;
       const { pooled, idle } = this.pool;
@@ -600,7 +630,8 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
     }
   }
 
-  private internalError(error: unknown): void {
+  /** Counts and logs a failure of ours (a hook, an extractor) that the application must not see. */
+  protected internalError(error: unknown): void {
     try {
       this.n.reject('internal_error');
       this._diag.error('p2p-otel: internal error while recording', error);

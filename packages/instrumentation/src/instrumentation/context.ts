@@ -1,0 +1,19 @@
+import type { P2pMonitor } from '../monitor/types.js';
+import type { HookErrorSink } from './method-wrapper.js';
+
+/** What a wrapper module gets from P2pInstrumentation. */
+export interface InstrumentationContext {
+  /** Where every observation goes. */
+  readonly monitor: P2pMonitor;
+  /** Milliseconds, fractional, monotonic enough for durations (the monitor's clock). */
+  readonly now: () => number;
+  /** A failure inside our observation code: counted as internal_error and logged to diag. */
+  readonly onHookError: HookErrorSink;
+  /** Runs `hook` at each collection (read pool sizes, queue depths there). Returns its remover. */
+  addCollectionHook(hook: () => void): () => void;
+}
+
+/** An object we instrumented; `restore()` undoes every wrap and listener, exactly. */
+export interface Instrumented {
+  restore(): void;
+}
