@@ -46,7 +46,7 @@ export interface P2pTelemetryOptions {
   serviceName?: string;
   /** Resource attributes, over OTEL_RESOURCE_ATTRIBUTES. */
   resourceAttributes?: Attributes;
-  /** Configuration for a new OtelP2pMonitor, or an existing monitor to export. */
+  /** Configuration for a new P2pInstrumentation (the monitor plus wrappers), or an existing monitor to export. */
   monitor?: P2pMonitorConfig | OtelP2pMonitor;
   /** Register the MeterProvider as the global one, unless one is registered already. Default true. */
   registerGlobal?: boolean;

@@ -1,5 +1,5 @@
 import { MeterProvider, type MetricProducer } from '@opentelemetry/sdk-metrics';
-import { OtelP2pMonitor, createP2pViews, type P2pMonitorConfig } from '@p2p-otel/instrumentation';
+import { OtelP2pMonitor, P2pInstrumentation, createP2pViews, type P2pMonitorConfig } from '@p2p-otel/instrumentation';
 import { resolveP2pTelemetryConfig } from './config/resolve.js';
 import { P2pTelemetryConfigError } from './errors.js';
 import { createReaders } from './exporters/index.js';
@@ -18,8 +18,12 @@ import { createResource } from './resource.js';
  */
 export type ExportPath = 'producer' | 'instruments';
 
-export interface P2pTelemetry {
-  readonly monitor: OtelP2pMonitor;
+export interface P2pTelemetry<M extends OtelP2pMonitor = P2pInstrumentation> {
+  /**
+   * The monitor everything is recorded into: a P2pInstrumentation unless the options handed an
+   * existing monitor, so `telemetry.monitor.instrument({ connector, transport, manager })` works.
+   */
+  readonly monitor: M;
   readonly meterProvider: MeterProvider;
   /** The Prometheus scrape URL, with the port actually bound. */
   readonly metricsUrl?: string;
@@ -35,7 +39,9 @@ export interface P2pTelemetry {
  * fed by an OtelP2pMonitor. Resolves once the Prometheus endpoint (if any) is listening; rejects
  * with P2pTelemetryConfigError on invalid options or environment.
  */
-export async function startP2pTelemetry(options: P2pTelemetryOptions = {}): Promise<P2pTelemetry> {
+export function startP2pTelemetry<M extends OtelP2pMonitor>(options: P2pTelemetryOptions & { monitor: M }): Promise<P2pTelemetry<M>>;
+export function startP2pTelemetry(options?: P2pTelemetryOptions): Promise<P2pTelemetry<P2pInstrumentation>>;
+export async function startP2pTelemetry(options: P2pTelemetryOptions = {}): Promise<P2pTelemetry<OtelP2pMonitor>> {
   const config = resolveP2pTelemetryConfig(options);
   const created = !(options.monitor instanceof OtelP2pMonitor);
   const monitor = options.monitor instanceof OtelP2pMonitor ? options.monitor : createMonitor(options.monitor);
@@ -85,9 +91,9 @@ export async function startP2pTelemetry(options: P2pTelemetryOptions = {}): Prom
   };
 }
 
-function createMonitor(config: P2pMonitorConfig | undefined): OtelP2pMonitor {
+function createMonitor(config: P2pMonitorConfig | undefined): P2pInstrumentation {
   try {
-    return new OtelP2pMonitor(config);
+    return new P2pInstrumentation(config);
   } catch (e) {
     // Its message names the field (peerId.mode, ...); the value is not shown, it may be a hashKey.
     throw new P2pTelemetryConfigError('options.monitor', undefined, e instanceof Error ? e.message : String(e));
