@@ -127,7 +127,7 @@ export function makeInputs(p: HotPathParams): HotPathInputs {
 // ---- the approaches -----------------------------------------------------------------------------
 
 /** A MetricReader that only collects on demand: what a pull exporter does on each scrape. */
-class TestReader extends MetricReader {
+export class TestReader extends MetricReader {
   protected override onShutdown(): Promise<void> {
     return Promise.resolve();
   }

@@ -14,8 +14,9 @@
  */
 import { buildJsonReport, formatChecks, machineInfo, writeJson, type Section, type SectionContext, type SectionReport } from './harness.js';
 import { hotPathSection } from './hot-path.js';
+import { wrappedSendSection } from './wrapped-send.js';
 
-const SECTIONS: readonly Section[] = [hotPathSection];
+const SECTIONS: readonly Section[] = [hotPathSection, wrappedSendSection];
 
 interface Cli {
   quick: boolean;
