@@ -18,3 +18,18 @@ export type { TransportOptions } from './instrumentation/transport.js';
 export type { ManagerOptions } from './instrumentation/manager.js';
 export type { InstrumentationContext, Instrumented } from './instrumentation/context.js';
 export { wrapMethod, unwrapMethod, isWrapped, type CallObserver } from './instrumentation/method-wrapper.js';
+export {
+  P2pHealthChecker,
+  ConnectionQuality,
+  DEFAULT_QUALITY_WEIGHTS,
+  scoreQuality,
+  type HealthCheckerOptions,
+  type QualitySample,
+  type PingFunction,
+  type HealthCheckTimers,
+  type ConnectionQualityOptions,
+  type ConnectionQualitySnapshot,
+  type QualityInputs,
+  type QualityScoreOptions,
+  type QualityWeights,
+} from './health/index.js';
