@@ -13,7 +13,11 @@ export { P2pMetricProducer, type MetricProducerOptions } from './export/metric-p
 export { createP2pViews, type P2pViewOptions } from './export/views.js';
 export { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 export { P2pInstrumentation, type P2pInstrumentationConfig, type P2pObjects, type P2pObjectOptions } from './instrumentation/p2p-instrumentation.js';
-export type { ConnectorOptions } from './instrumentation/connector.js';
+export type { ConnectorOptions, PeerConnectorLike, ConnectionLike, BreakerSource, PoolSource } from './instrumentation/connector.js';
+export type { CloseSubscriber } from './instrumentation/connector-connections.js';
+export { classifyError, isTimeout } from './instrumentation/error-classification.js';
+export { observeCircuitBreaker, type CircuitBreakerLike } from './instrumentation/circuit-breaker.js';
+export { observePool, type PoolLike, type PoolObserverOptions } from './instrumentation/connection-pool.js';
 export type { TransportOptions } from './instrumentation/transport.js';
 export type { ManagerOptions } from './instrumentation/manager.js';
 export type { InstrumentationContext, Instrumented } from './instrumentation/context.js';

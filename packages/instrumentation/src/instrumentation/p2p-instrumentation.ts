@@ -1,5 +1,6 @@
 import { OtelP2pMonitor, type P2pMonitorConfig } from '../monitor/otel-monitor.js';
 import type { InstrumentationContext, Instrumented } from './context.js';
+import { observeCircuitBreaker as observeBreaker, type CircuitBreakerLike } from './circuit-breaker.js';
 import { instrumentConnector, type ConnectorOptions } from './connector.js';
 import { instrumentManager, type ManagerOptions } from './manager.js';
 import { instrumentTransport, type TransportOptions } from './transport.js';
@@ -19,12 +20,14 @@ export interface P2pObjectOptions {
   manager?: ManagerOptions;
 }
 
-type Kind = keyof P2pObjects;
+type Kind = keyof P2pObjects | 'breaker';
 const INSTRUMENTERS: { readonly [K in Kind]: (target: object, options: never, ctx: InstrumentationContext) => Instrumented } = {
   connector: instrumentConnector,
   transport: instrumentTransport,
   manager: instrumentManager,
+  breaker: (target, options: { peerId: string }, ctx) => observeBreaker(options.peerId, target as CircuitBreakerLike, ctx),
 };
+const OBJECT_KINDS: readonly (keyof P2pObjects)[] = ['connector', 'transport', 'manager'];
 
 /**
  * The monitor plus automatic instrumentation: hand it the application's connector, transport and
@@ -54,7 +57,7 @@ export class P2pInstrumentation extends OtelP2pMonitor {
 
   /** Instruments each object given; returns this for chaining. */
   instrument(objects: P2pObjects, options: P2pObjectOptions = {}): this {
-    for (const kind of Object.keys(INSTRUMENTERS) as Kind[]) {
+    for (const kind of OBJECT_KINDS) {
       const target = objects[kind];
       if (target !== undefined) this.add(kind, target, options[kind] ?? {});
     }
@@ -74,6 +77,15 @@ export class P2pInstrumentation extends OtelP2pMonitor {
   /** Subscribes to the manager's P2P event stream. */
   instrumentManager<T extends object>(manager: T, options: ManagerOptions = {}): T {
     return this.add('manager', manager, options);
+  }
+
+  /**
+   * Follows a circuit breaker no instrumented connector holds (opossum, or anything emitting
+   * open/halfOpen/close/failure). Like the instrumented objects, it is let go on disable() and
+   * followed again on enable(); uninstrument(breaker) stops it for good.
+   */
+  observeCircuitBreaker<T extends CircuitBreakerLike>(peerId: string, breaker: T): T {
+    return this.add('breaker', breaker, { peerId });
   }
 
   /** Restores `target` as it was before it was instrumented (a no-op for an unknown object). */
