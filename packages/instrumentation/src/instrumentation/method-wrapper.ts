@@ -2,9 +2,9 @@ import { types } from 'node:util';
 
 /**
  * Wraps methods of objects the application hands us, invisibly: the wrapper calls the original
- * with the same `this` and arguments, returns its value (the same object), rethrows its error
- * (the same object), and for a returned promise returns a promise that settles with the same
- * value or reason. Observation hooks run in try/catch: a failing hook is reported, never thrown.
+ * with the same `this` and arguments, returns its value (the same object, a returned promise
+ * included) and rethrows its error (the same object). Observation hooks run in try/catch: a
+ * failing hook is reported, never thrown. One observer per method: a second wrap is a no-op.
  * Wrapping is per object (an own property shadowing the prototype), idempotent, and undone
  * exactly: the original property descriptor is put back, or the own property removed.
  */
@@ -34,39 +34,62 @@ export function isWrapped(target: object, name: PropertyKey): boolean {
 }
 
 /**
- * Wraps `target[name]` if it is a function and not already wrapped by us. Returns false when there
- * is nothing to wrap (missing, not a function, or a non-writable, non-configurable property).
+ * Wraps `target[name]` if it is a function and not already wrapped by us. Returns false, and
+ * changes nothing, when there is nothing it may wrap: a missing or non-function property, a getter
+ * (never invoked), a frozen, sealed or non-extensible object, a non-configurable own property.
+ * Never throws.
  */
 export function wrapMethod<C>(target: object, name: PropertyKey, observer: CallObserver<C>, onHookError: HookErrorSink): boolean {
-  if (isWrapped(target, name)) return true;
-  const original = (target as Record<PropertyKey, unknown>)[name];
-  if (typeof original !== 'function') return false;
-  const ownDescriptor = Object.getOwnPropertyDescriptor(target, name);
-  if (ownDescriptor !== undefined && !ownDescriptor.configurable && !ownDescriptor.writable) return false;
-  const wrapper = makeWrapper(original as (...a: unknown[]) => unknown, observer, onHookError);
-  copyFunctionShape(wrapper, original as (...a: unknown[]) => unknown);
-  Object.defineProperty(target, name, {
-    value: wrapper,
-    writable: true,
-    enumerable: ownDescriptor?.enumerable ?? false,
-    configurable: true,
-  });
-  let records = WRAPPED.get(target);
-  if (records === undefined) WRAPPED.set(target, (records = new Map()));
-  records.set(name, { wrapper, ownDescriptor });
-  return true;
+  try {
+    if (isWrapped(target, name)) return true;
+    const ownDescriptor = Object.getOwnPropertyDescriptor(target, name);
+    const descriptor = ownDescriptor ?? inheritedDescriptor(target, name);
+    if (descriptor === undefined || !('value' in descriptor) || typeof descriptor.value !== 'function') return false;
+    if (ownDescriptor === undefined ? !Object.isExtensible(target) : !ownDescriptor.configurable) return false;
+    const original = descriptor.value as (...a: unknown[]) => unknown;
+    const wrapper = makeWrapper(original, observer, onHookError);
+    // The wrapper inherits from the original: its own properties (a debounced method's cancel())
+    // stay reachable, live, and `instanceof Function` holds.
+    Object.setPrototypeOf(wrapper, original);
+    copyFunctionShape(wrapper, original);
+    Object.defineProperty(target, name, {
+      value: wrapper,
+      writable: ownDescriptor?.writable ?? true,
+      enumerable: ownDescriptor?.enumerable ?? false,
+      configurable: true,
+    });
+    let records = WRAPPED.get(target);
+    if (records === undefined) WRAPPED.set(target, (records = new Map()));
+    records.set(name, { wrapper, ownDescriptor });
+    return true;
+  } catch (e) {
+    onHookError(e); // a Proxy trap that threw, an exotic object: leave it alone
+    return false;
+  }
 }
 
-/** Undoes wrapMethod; a no-op when `target[name]` is not ours (or was replaced by the app since). */
+/** Undoes wrapMethod; a no-op when `target[name]` is not ours (or was replaced by the app since). Never throws. */
 export function unwrapMethod(target: object, name: PropertyKey): void {
   const records = WRAPPED.get(target);
   const record = records?.get(name);
   if (record === undefined) return;
   records!.delete(name);
   if (records!.size === 0) WRAPPED.delete(target);
-  if (Object.getOwnPropertyDescriptor(target, name)?.value !== record.wrapper) return; // replaced since: leave it
-  if (record.ownDescriptor === undefined) delete (target as Record<PropertyKey, unknown>)[name];
-  else Object.defineProperty(target, name, record.ownDescriptor);
+  try {
+    if (Object.getOwnPropertyDescriptor(target, name)?.value !== record.wrapper) return; // replaced since: leave it
+    if (record.ownDescriptor === undefined) delete (target as Record<PropertyKey, unknown>)[name];
+    else Object.defineProperty(target, name, record.ownDescriptor);
+  } catch {
+    // Frozen by the application since we wrapped: the wrapper stays, and keeps passing calls through.
+  }
+}
+
+function inheritedDescriptor(target: object, name: PropertyKey): PropertyDescriptor | undefined {
+  for (let proto = Object.getPrototypeOf(target); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const d = Object.getOwnPropertyDescriptor(proto, name);
+    if (d !== undefined) return d;
+  }
+  return undefined;
 }
 
 function makeWrapper<C>(original: (...a: unknown[]) => unknown, observer: CallObserver<C>, onHookError: HookErrorSink) {
@@ -88,18 +111,20 @@ function makeWrapper<C>(original: (...a: unknown[]) => unknown, observer: CallOb
     }
     if (!observing) return result;
     if (isPromise(result)) {
-      // A new promise settling like the original: observing through the original's then() with a
-      // rejection handler would mark it handled and hide an unhandled rejection from the app.
-      return result.then(
+      // The application gets its own promise back: same object, same properties, same timing. We
+      // observe it through a reaction of our own, which Node counts as handling it: a rejection the
+      // application never handles is then not reported as unhandledRejection. Returning a new
+      // promise instead would raise unhandled rejections the application never had (a send whose
+      // promise it catches internally and the caller fires and forgets), crashing Node >= 15.
+      result.then(
         (value: unknown) => {
           if (observer.end !== undefined) safely(() => observer.end!(context as C, value, args), onHookError);
-          return value;
         },
         (error: unknown) => {
           if (observer.fail !== undefined) safely(() => observer.fail!(context as C, error, args), onHookError);
-          throw error;
         },
       );
+      return result;
     }
     if (observer.end !== undefined) safely(() => observer.end!(context as C, result, args), onHookError);
     return result;
