@@ -18,8 +18,9 @@ export type { CloseSubscriber } from './instrumentation/connector-connections.js
 export { classifyError, isTimeout } from './instrumentation/error-classification.js';
 export { observeCircuitBreaker, type CircuitBreakerLike } from './instrumentation/circuit-breaker.js';
 export { observePool, type PoolLike, type PoolObserverOptions } from './instrumentation/connection-pool.js';
-export type { TransportOptions } from './instrumentation/transport.js';
+export { acknowledgeMessage, transportAckStats, type TransportOptions, type MessageExtractors, type SendQueueLike, type AckStats } from './instrumentation/transport.js';
 export type { ManagerOptions } from './instrumentation/manager.js';
+export { P2P_EVENT_TYPES, type P2pEvent, type P2pEventType, type PeerDiscoveredEvent, type PeerLostEvent, type DiscoveryFailedEvent, type ResourceSyncStartedEvent, type ResourceTransferProgressEvent, type ResourceSyncCompletedEvent, type ResourceSyncFailedEvent, type PeerLinkUpEvent, type PeerLinkDownEvent, type TopologyEvent } from './instrumentation/p2p-events.js';
 export type { InstrumentationContext, Instrumented } from './instrumentation/context.js';
 export { wrapMethod, unwrapMethod, isWrapped, type CallObserver } from './instrumentation/method-wrapper.js';
 export {

@@ -1,3 +1,4 @@
+import type { RejectReason } from '../schema/label-values.js';
 import type { P2pMonitor } from '../monitor/types.js';
 import type { HookErrorSink } from './method-wrapper.js';
 
@@ -9,6 +10,8 @@ export interface InstrumentationContext {
   readonly now: () => number;
   /** A failure inside our observation code: counted as internal_error and logged to diag. */
   readonly onHookError: HookErrorSink;
+  /** Counts input no record method can carry (an event that is not an object) as rejected. */
+  readonly reject: (reason: RejectReason) => void;
   /** Runs `hook` at each collection (read pool sizes, queue depths there). Returns its remover. */
   addCollectionHook(hook: () => void): () => void;
 }

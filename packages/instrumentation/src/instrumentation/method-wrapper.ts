@@ -11,6 +11,10 @@ import { types } from 'node:util';
 
 /** Observes one call. `C` is whatever `start` captured (a timestamp, the peer id). */
 export interface CallObserver<C = unknown> {
+  /**
+   * Before the call. May replace entries of `args`: the original is called with this same array
+   * (how a handler registration passes our wrapper of the application's handler).
+   */
   start(thisArg: unknown, args: unknown[]): C;
   /** The call returned, or its promise fulfilled, with `result`. */
   end?(context: C, result: unknown, args: unknown[]): void;
@@ -144,7 +148,7 @@ function safely(fn: () => void, onHookError: HookErrorSink): void {
  * meant to start later (lazy query builders) or run a getter that throws. Other thenables are
  * observed as plain return values.
  */
-const isPromise = (value: unknown): value is Promise<unknown> => types.isPromise(value);
+const isPromise = (value: unknown): value is Promise<unknown> => typeof value === 'object' && value !== null && types.isPromise(value);
 
 /** The wrapper keeps the original's name and length, so introspection sees the same function. */
 function copyFunctionShape(wrapper: (...a: unknown[]) => unknown, original: (...a: unknown[]) => unknown): void {

@@ -51,6 +51,7 @@ export class P2pInstrumentation extends OtelP2pMonitor {
       monitor: this,
       now: this.clock,
       onHookError: (e) => this.internalError(e),
+      reject: (reason) => this.rejectInput(reason),
       addCollectionHook: (hook) => this.addCollectionHook(hook),
     };
   }
@@ -109,11 +110,13 @@ export class P2pInstrumentation extends OtelP2pMonitor {
   }
 
   override disable(): void {
-    super.disable();
+    // Restore first: restoring records what it settles (pending acks, emptied buffers, ended
+    // transfers), which the record methods would ignore once disabled.
     for (const entry of this.objects?.values() ?? []) {
       this.restore(entry.handle);
       entry.handle = undefined;
     }
+    super.disable();
   }
 
   private add<T extends object>(kind: Kind, target: T, options: object): T {

@@ -1,9 +1,277 @@
+import { diag } from '@opentelemetry/api';
+import type { P2pErrorType } from '../schema/label-values.js';
 import type { InstrumentationContext, Instrumented } from './context.js';
+import { isWrapped, unwrapMethod, wrapMethod, type CallObserver } from './method-wrapper.js';
+import { attachAcks, detachAcks, PendingAcks, type PendingSend } from './transport-acks.js';
+import { classifyError } from './error-classification.js';
+import { toPeerKey } from './peer-key.js';
+import { defaultMessageId, defaultMessageType, defaultPeerId, defaultSize, messageOf } from './transport-extract.js';
+import { subscribeQueue, type SendQueueLike } from './transport-queue.js';
+import { handlerSwapObserver, receiveState } from './transport-receive.js';
 
-/** Options for wrapping a transport (to be completed). */
-export interface TransportOptions {}
+export type { SendQueueLike } from './transport-queue.js';
+export { acknowledgeMessage, transportAckStats, type AckStats } from './transport-acks.js';
 
-/** Wraps a transport's methods and subscriptions; see P2pInstrumentation.instrumentTransport. */
-export function instrumentTransport(_target: object, _options: TransportOptions, _ctx: InstrumentationContext): Instrumented {
-  return { restore() {} };
+type Args = readonly unknown[];
+
+/** How one side (sent or received) reads a call's arguments. Each runs once per message. */
+export interface MessageExtractors {
+  /**
+   * The peer id; default the first argument. Like the connector's, ids that are objects with their
+   * own toString() (an Iroh PublicKey) and numbers become strings; anything else is counted by the
+   * monitor as invalid_peer_id.
+   */
+  peerId?(args: Args): unknown;
+  /** The message; default the second argument. */
+  message?(args: Args): unknown;
+  /** The message_type label; default `message.type` when a string, else `other`. */
+  messageType?(message: unknown, args: Args): unknown;
+  /**
+   * Bytes; default the byteLength of a binary message (or of `message.payload` / `message.data`),
+   * the UTF-8 length of a string. Anything else counts as 0 bytes, with one diag warning.
+   */
+  size?(message: unknown, args: Args): number;
+}
+
+export interface TransportOptions extends MessageExtractors {
+  methods?: {
+    /** The send method, `(peerId, message, ...)`, sync or async; default `sendToPeer`. */
+    send?: string;
+    /** Registers an incoming-message handler; default `onMessage`. */
+    onMessage?: string;
+    /** Removes a handler, if the transport has such a method; default `offMessage`. */
+    offMessage?: string;
+  };
+  /**
+   * For EventEmitter-style registration, `on(event, handler)`: only handlers registered for this
+   * event are wrapped (set `methods.onMessage` to `on` or `addListener` with it).
+   */
+  event?: string | symbol;
+  /** Extractors for the incoming handler's arguments; each defaults to the sent side's. */
+  received?: MessageExtractors & {
+    /** Message id that a received message acknowledges (with `latency: 'ack'`), else undefined. */
+    ackOf?(message: unknown, args: Args): unknown;
+  };
+  /**
+   * - `settle` (default): latency from the send call to its return or its promise settling;
+   * - `ack`: from the send call to the peer's acknowledgement, reported by acknowledgeMessage()
+   *   or recognised by `received.ackOf`; the message is recorded when acknowledged;
+   * - `none`: no latency and no clock reads.
+   */
+  latency?: 'settle' | 'ack' | 'none';
+  /**
+   * With `latency: 'settle'`: time one send in N (default 1, every send). The others are recorded
+   * without latency and without clock reads (the two reads are about 40% of the wrapper's cost);
+   * the latency histogram then holds a uniform 1-in-N sample of sends.
+   */
+  latencyEvery?: number;
+  /** With `latency: 'ack'`: the id an acknowledgement names; default `message.id`. */
+  messageId?(message: unknown, args: Args): unknown;
+  /** Sends awaiting acknowledgement (default 10,000); beyond, the oldest is recorded without latency. */
+  maxPendingAcks?: number;
+  /** Unacknowledged sends older than this (default 30,000 ms) are recorded without latency. */
+  ackTimeoutMs?: number;
+  /** Error type of a failed send (default: classifyError, shared with the connector); undefined: not recorded. */
+  errorType?(error: unknown, args: Args): P2pErrorType | undefined;
+  /** The transport's send queue; default `transport.queue` when it is an emitter. */
+  queue?(transport: object): SendQueueLike | undefined;
+}
+
+const LATENCY_MODES = ['settle', 'ack', 'none'] as const;
+
+/**
+ * Wraps a transport (modelled on IrohTransportV2): its send method for sent messages, bytes,
+ * sizes, latency and send errors; its handler registration for received messages; its send queue
+ * for buffer metrics. See docs/instrumentation/transport.md.
+ */
+export function instrumentTransport(target: object, options: TransportOptions, ctx: InstrumentationContext): Instrumented {
+  const latency = options.latency ?? 'settle';
+  if (!LATENCY_MODES.includes(latency)) throw new TypeError(`p2p-otel: transport latency must be one of ${LATENCY_MODES.join(', ')} (got ${String(latency)})`);
+  const maxPending = options.maxPendingAcks ?? 10_000;
+  if (!Number.isSafeInteger(maxPending) || maxPending < 1) throw new TypeError(`p2p-otel: transport maxPendingAcks must be a positive integer (got ${String(maxPending)})`);
+  const latencyEvery = options.latencyEvery ?? 1;
+  if (!Number.isSafeInteger(latencyEvery) || latencyEvery < 1) throw new TypeError(`p2p-otel: transport latencyEvery must be a positive integer (got ${String(latencyEvery)})`);
+  const ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+  if (!(typeof ackTimeoutMs === 'number' && ackTimeoutMs > 0)) throw new TypeError(`p2p-otel: transport ackTimeoutMs must be a positive number (got ${String(ackTimeoutMs)})`);
+  const send = options.methods?.send ?? 'sendToPeer';
+  const onMessage = options.methods?.onMessage ?? 'onMessage';
+  const offMessage = options.methods?.offMessage ?? 'offMessage';
+  if (isWrapped(target, send) || isWrapped(target, onMessage)) {
+    diag.warn('p2p-otel: this transport is already instrumented (by another P2pInstrumentation?); left as it is');
+    return { restore() {} };
+  }
+
+  const acks = latency === 'ack' ? new PendingAcks(ctx, maxPending, ackTimeoutMs) : undefined;
+  const wrapped: string[] = [];
+  const wrap = (name: string, observer: CallObserver<never>): boolean => {
+    const ok = wrapMethod(target, name, observer, ctx.onHookError);
+    if (ok) wrapped.push(name);
+    return ok;
+  };
+
+  const observer = acks !== undefined ? ackSendObserver(options, ctx, acks) : sendObserver(options, latency as 'settle' | 'none', latencyEvery, ctx);
+  if (!wrap(send, observer as CallObserver<never>)) {
+    diag.warn(`p2p-otel: the transport has no ${send}() method we can wrap; sent messages are not recorded`);
+  }
+  const state = receiveState(target);
+  const observe = receiveObserver(options, ctx, acks);
+  state.observe = observe;
+  state.onHookError = ctx.onHookError;
+  state.active = true;
+  if (!wrap(onMessage, handlerSwapObserver(state, options.event, true) as CallObserver<never>)) {
+    diag.warn(`p2p-otel: the transport has no ${onMessage}() method we can wrap; received messages are not recorded`);
+  }
+  wrap(offMessage, handlerSwapObserver(state, options.event, false) as CallObserver<never>); // optional
+
+  // After the wraps, nothing may throw out of here: the caller would get no handle to restore them.
+  let unsubscribeQueue: (() => void) | undefined;
+  try {
+    const queue = options.queue !== undefined ? options.queue(target) : (target as { queue?: unknown }).queue;
+    unsubscribeQueue = subscribeQueue(queue, ctx);
+    if (options.queue !== undefined && unsubscribeQueue === undefined) diag.warn('p2p-otel: options.queue() returned no emitter; buffer metrics are not recorded');
+  } catch (e) {
+    ctx.onHookError(e);
+  }
+
+  let removeSweep: (() => void) | undefined;
+  if (acks !== undefined) {
+    attachAcks(target, acks);
+    removeSweep = ctx.addCollectionHook(() => acks.expireOldest(ctx.now()));
+  }
+
+  return {
+    restore() {
+      for (const name of wrapped.splice(0)) unwrapMethod(target, name);
+      if (state.observe === observe) state.active = false; // handlers we wrapped now pass through
+      unsubscribeQueue?.();
+      if (acks !== undefined) {
+        removeSweep?.();
+        detachAcks(target, acks);
+        acks.flush();
+      }
+    },
+  };
+}
+
+/**
+ * Send observer: `start` only reads the clock (a number, no allocation); extractors run once, when
+ * the send settles, from the same arguments. A failed send is not a message sent: it counts as a
+ * connection error of its classified type instead.
+ */
+function sendObserver(o: TransportOptions, latency: 'settle' | 'none', every: number, ctx: InstrumentationContext): CallObserver<number> {
+  const monitor = ctx.monitor; // its methods are looked up per call: disable() shadows them
+  const now = ctx.now;
+  const peerOf = o.peerId ?? defaultPeerId;
+  const messageFrom = o.message ?? messageOf;
+  const typeOf = o.messageType ?? defaultMessageType;
+  const sizeOf = o.size ?? defaultSizeWarningOnce('sent');
+  const errorType = o.errorType ?? classifyError;
+  const fail = (_context: unknown, error: unknown, args: unknown[]): void => {
+    const type = errorType(error, args);
+    if (type !== undefined) monitor.recordError(toPeerKey(peerOf(args)), type);
+  };
+  if (latency === 'none') {
+    return {
+      start: () => 0,
+      end(_t0, _result, args) {
+        const message = messageFrom(args);
+        monitor.recordMessage(toPeerKey(peerOf(args)), typeOf(message, args) as string, sizeOf(message, args));
+      },
+      fail,
+    };
+  }
+  if (every === 1) {
+    return {
+      start: () => now(),
+      end(t0, _result, args) {
+        const message = messageFrom(args);
+        const elapsed = now() - t0;
+        monitor.recordMessage(toPeerKey(peerOf(args)), typeOf(message, args) as string, sizeOf(message, args), elapsed > 0 ? elapsed : 0);
+      },
+      fail,
+    };
+  }
+  // Sampled: NaN marks an untimed send (any number, negative included, may be a virtual clock's).
+  let countdown = every;
+  return {
+    start() {
+      if (--countdown > 0) return NaN;
+      countdown = every;
+      return now();
+    },
+    end(t0, _result, args) {
+      const message = messageFrom(args);
+      const elapsed = t0 === t0 ? now() - t0 : NaN;
+      monitor.recordMessage(toPeerKey(peerOf(args)), typeOf(message, args) as string, sizeOf(message, args), elapsed === elapsed ? (elapsed > 0 ? elapsed : 0) : undefined);
+    },
+    fail,
+  };
+}
+
+/**
+ * Ack mode: extraction happens at the call, so the pending send exists before any acknowledgement
+ * can arrive (one object per send: ack mode trades the allocation for correctness). A failed send
+ * leaves the pending set unrecorded and counts as an error.
+ */
+function ackSendObserver(o: TransportOptions, ctx: InstrumentationContext, acks: PendingAcks): CallObserver<PendingSend> {
+  const now = ctx.now;
+  const peerOf = o.peerId ?? defaultPeerId;
+  const messageFrom = o.message ?? messageOf;
+  const typeOf = o.messageType ?? defaultMessageType;
+  const sizeOf = o.size ?? defaultSizeWarningOnce('sent');
+  const idOf = o.messageId ?? defaultMessageId;
+  const errorType = o.errorType ?? classifyError;
+  return {
+    start(_this, args) {
+      const message = messageFrom(args);
+      const entry: PendingSend = { id: idOf(message, args), peer: toPeerKey(peerOf(args)), type: typeOf(message, args), size: sizeOf(message, args), t0: now(), tracked: false };
+      acks.add(entry);
+      return entry;
+    },
+    end(entry) {
+      if (!entry.tracked) ctx.monitor.recordMessage(entry.peer as string, entry.type as string, entry.size);
+    },
+    fail(entry, error, args) {
+      if (entry.tracked) acks.cancel(entry);
+      const type = errorType(error, args);
+      if (type !== undefined) ctx.monitor.recordError(entry.peer as string, type);
+    },
+  };
+}
+
+/** Records one received message per handler call; extractors default to the sent side's. */
+function receiveObserver(o: TransportOptions, ctx: InstrumentationContext, acks: PendingAcks | undefined): (args: unknown[]) => void {
+  const r = o.received ?? {};
+  const monitor = ctx.monitor;
+  const peerOf = r.peerId ?? o.peerId ?? defaultPeerId;
+  const messageFrom = r.message ?? o.message ?? messageOf;
+  const typeOf = r.messageType ?? o.messageType ?? defaultMessageType;
+  const sizeOf = r.size ?? o.size ?? defaultSizeWarningOnce('received');
+  const ackOf = acks !== undefined ? r.ackOf : undefined;
+  if (r.ackOf !== undefined && acks === undefined) diag.warn("p2p-otel: transport received.ackOf is ignored without latency: 'ack'");
+  return (args) => {
+    const message = messageFrom(args);
+    monitor.recordMessage(toPeerKey(peerOf(args)), typeOf(message, args) as string, sizeOf(message, args), undefined, 'inbound');
+    if (ackOf !== undefined) {
+      const id = ackOf(message, args);
+      if (id !== undefined) acks!.acknowledge(id);
+    }
+  };
+}
+
+/**
+ * A message of unknown size (a plain object, a number) counts as 0 bytes rather than being
+ * dropped: the message itself is real. One warning per transport and side says to pass `size`.
+ */
+function defaultSizeWarningOnce(side: 'sent' | 'received'): (message: unknown) => number {
+  let warned = false;
+  return (message) => {
+    const size = defaultSize(message);
+    if (size >= 0) return size;
+    if (!warned) {
+      warned = true;
+      diag.warn(`p2p-otel: a ${side} message has no byte size the transport instrumentation can read (not binary, not a string, no binary payload/data); counted as 0 bytes: pass options.size`);
+    }
+    return 0;
+  };
 }

@@ -1,7 +1,7 @@
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { MetricStore, type MetricSeries } from '../aggregation/metric-store.js';
 import type { HistogramCells, ScalarCells } from '../aggregation/cells.js';
-import { ACTIVE_CONNECTION_STATES, CONNECTION_STATES, REJECT_REASONS } from '../schema/label-values.js';
+import { ACTIVE_CONNECTION_STATES, CONNECTION_STATES, REJECT_REASONS, type RejectReason } from '../schema/label-values.js';
 import type { MetricGroup } from '../schema/types.js';
 import { GroupCollector } from '../export/group-collector.js';
 import { P2pMetricProducer, type CollectionSource, type MetricProducerOptions } from '../export/metric-producer.js';
@@ -33,7 +33,8 @@ const GROUPS: readonly MetricGroup[] = ['connection', 'performance', 'discovery'
 const ACTIVE_INDEX = CONNECTION_STATES.map((s) => (ACTIVE_CONNECTION_STATES as readonly string[]).indexOf(s));
 const INBOUND = 0;
 const RECORD_METHOD_NAMES = Object.keys(RECORD_METHODS);
-const highResolutionNow = (): number => performance.timeOrigin + performance.now();
+const TIME_ORIGIN = performance.timeOrigin;
+const highResolutionNow = (): number => TIME_ORIGIN + performance.now();
 const ignore = (): void => undefined;
 
 /**
@@ -627,6 +628,15 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
     }
     for (const series of [s.connectionsPooled, s.connectionsIdle, s.poolUtilization, s.knownPeers, s.clusterDiameter]) {
       (series.cells as ScalarCells).set(0, 0);
+    }
+  }
+
+  /** Counts input that no record method can carry (for wrappers: a malformed event). */
+  protected rejectInput(reason: RejectReason): void {
+    try {
+      this.n.reject(reason);
+    } catch (e) {
+      this.internalError(e);
     }
   }
 

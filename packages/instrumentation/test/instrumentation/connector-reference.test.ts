@@ -287,6 +287,7 @@ describe('pools outside a reference connector', () => {
       monitor: h.inst,
       now: () => performance.now(),
       onHookError: () => undefined,
+      reject: () => undefined,
       addCollectionHook: (hook) => h.inst.addCollectionHook(hook),
     });
     cleanup.push(async () => {

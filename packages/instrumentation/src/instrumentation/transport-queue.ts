@@ -1,0 +1,85 @@
+import type { InstrumentationContext } from './context.js';
+import { toPeerKey } from './peer-key.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Node's EventEmitter listeners take any[]
+type Listener = (...args: any[]) => void;
+
+/**
+ * The adapter contract for a transport's send queue: an EventEmitter-like object (Node's
+ * EventEmitter qualifies) that emits, for every message it holds:
+ * - `enqueue(peerId, bytes)` when a message enters the queue,
+ * - `dequeue(peerId, bytes, delayMs?)` when it leaves for the wire, `delayMs` the time it waited,
+ * - `overflow(peerId)` when a message is refused or dropped because the queue is full.
+ * Peer ids go through toPeerKey, as on the send path.
+ */
+export interface SendQueueLike {
+  on?(event: string, listener: Listener): unknown;
+  addListener?(event: string, listener: Listener): unknown;
+  off?(event: string, listener: Listener): unknown;
+  removeListener?(event: string, listener: Listener): unknown;
+}
+
+export const QUEUE_EVENTS = ['enqueue', 'dequeue', 'overflow'] as const;
+
+/** Add and remove functions of an emitter, or undefined when it is not one. */
+export function emitterMethods(value: unknown): { add: Function; remove: Function } | undefined {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return undefined;
+  const e = value as SendQueueLike;
+  const add = typeof e.on === 'function' ? e.on : e.addListener;
+  const remove = typeof e.off === 'function' ? e.off : e.removeListener;
+  return typeof add === 'function' && typeof remove === 'function' ? { add, remove } : undefined;
+}
+
+const isAmount = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v < Infinity;
+
+/**
+ * Feeds the buffer metrics from a queue's events. Our listeners are appended (the app's keep
+ * their order), never throw into the queue's emit, and are removed by the returned function.
+ * What is still queued at removal is taken out of the buffered gauges then: once we stop
+ * listening we would never see those messages leave, and a frozen depth would keep a
+ * buffer-high alert firing. Per-peer depth is kept for that only while non-zero.
+ */
+export function subscribeQueue(queue: unknown, ctx: InstrumentationContext): (() => void) | undefined {
+  const methods = emitterMethods(queue);
+  if (methods === undefined) return undefined;
+  const depth = new Map<unknown, { messages: number; bytes: number }>();
+  const guard = <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        fn(...args);
+      } catch (e) {
+        ctx.onHookError(e);
+      }
+    };
+  const listeners: Record<(typeof QUEUE_EVENTS)[number], Listener> = {
+    enqueue: guard((id: unknown, bytes: unknown) => {
+      const peerId = toPeerKey(id);
+      ctx.monitor.recordBufferEnqueue(peerId, bytes as number);
+      if (!isAmount(bytes)) return; // the monitor dropped it: so do we
+      const d = depth.get(peerId);
+      if (d === undefined) depth.set(peerId, { messages: 1, bytes });
+      else {
+        d.messages++;
+        d.bytes += bytes;
+      }
+    }),
+    dequeue: guard((id: unknown, bytes: unknown, delayMs?: unknown) => {
+      const peerId = toPeerKey(id);
+      ctx.monitor.recordBufferDequeue(peerId, bytes as number, delayMs as number | undefined);
+      const d = depth.get(peerId);
+      if (d === undefined || !isAmount(bytes)) return;
+      d.messages--;
+      d.bytes = Math.max(0, d.bytes - bytes);
+      if (d.messages <= 0) depth.delete(peerId);
+    }),
+    overflow: guard((id: unknown) => ctx.monitor.recordBufferOverflow(toPeerKey(id))),
+  };
+  for (const event of QUEUE_EVENTS) methods.add.call(queue, event, listeners[event]);
+  return () => {
+    for (const event of QUEUE_EVENTS) methods.remove.call(queue, event, listeners[event]);
+    for (const [peerId, d] of depth) {
+      for (let i = 0; i < d.messages; i++) ctx.monitor.recordBufferDequeue(peerId as string, i === 0 ? d.bytes : 0);
+    }
+    depth.clear();
+  };
+}

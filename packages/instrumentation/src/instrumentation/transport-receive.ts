@@ -1,0 +1,87 @@
+import type { CallObserver, HookErrorSink } from './method-wrapper.js';
+
+type Handler = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * Incoming-message handlers are observed by substituting a wrapper for the handler the app
+ * registers. The state below lives as long as the transport (not one instrumentation session):
+ * a wrapper registered while instrumented stays registered after restore(), so it checks
+ * `active` and passes through when it is false, and observes again when the transport is
+ * instrumented again (disable() then enable()).
+ */
+export interface ReceiveState {
+  active: boolean;
+  observe: (args: unknown[]) => void;
+  onHookError: HookErrorSink;
+  /** App handler → its wrapper: the same handler registered twice gets the same wrapper. */
+  readonly wrappers: WeakMap<Handler, Handler>;
+}
+
+const STATES = new WeakMap<object, ReceiveState>();
+const OUR_WRAPPERS = new WeakSet<Handler>();
+
+export function receiveState(transport: object): ReceiveState {
+  let state = STATES.get(transport);
+  if (state === undefined) {
+    state = { active: false, observe: () => undefined, onHookError: () => undefined, wrappers: new WeakMap() };
+    STATES.set(transport, state);
+  }
+  return state;
+}
+
+/**
+ * The wrapper records the message, then calls the handler with the same `this` and arguments and
+ * returns what it returns (throws what it throws): recording first, so a message counts as
+ * received even when the app's handler fails on it. `listener` names the app's handler, the
+ * convention by which Node's EventEmitter finds it in removeListener() and lists it in listeners().
+ */
+function wrapperFor(state: ReceiveState, handler: Handler): Handler {
+  if (OUR_WRAPPERS.has(handler)) return handler;
+  const known = state.wrappers.get(handler);
+  if (known !== undefined) return known;
+  const wrapper = function p2pOtelReceive(this: unknown, ...args: unknown[]): unknown {
+    if (state.active) {
+      try {
+        state.observe(args);
+      } catch (e) {
+        state.onHookError(e);
+      }
+    }
+    return handler.apply(this, args);
+  };
+  for (const key of ['name', 'length'] as const) {
+    try {
+      Object.defineProperty(wrapper, key, { value: handler[key], configurable: true });
+    } catch {
+      // Cosmetic only.
+    }
+  }
+  Object.defineProperty(wrapper, 'listener', { value: handler, configurable: true, writable: true });
+  OUR_WRAPPERS.add(wrapper);
+  state.wrappers.set(handler, wrapper);
+  return wrapper;
+}
+
+/** Where the handler sits in a registration call: after `event` for (event, handler) methods. */
+function handlerIndex(args: unknown[], event: string | symbol | undefined): number {
+  if (event !== undefined) return args[0] === event && typeof args[1] === 'function' ? 1 : -1;
+  return args.findIndex((a) => typeof a === 'function');
+}
+
+/**
+ * Observer for the registration (and deregistration) method. It relies on wrapMethod handing
+ * `start` the very array it then applies the original to: replacing the handler there is how the
+ * transport ends up holding our wrapper. Deregistration swaps in the wrapper registered for that
+ * handler, if any, so `offMessage(handler)` still finds it.
+ */
+export function handlerSwapObserver(state: ReceiveState, event: string | symbol | undefined, create: boolean): CallObserver<void> {
+  return {
+    start(_this, args) {
+      const i = handlerIndex(args, event);
+      if (i < 0) return;
+      const handler = args[i] as Handler;
+      const wrapper = create ? wrapperFor(state, handler) : state.wrappers.get(handler);
+      if (wrapper !== undefined) args[i] = wrapper;
+    },
+  };
+}
