@@ -11,6 +11,8 @@ module.exports = {
   moduleNameMapper: {
     '^@p2p-otel/instrumentation$': '<rootDir>/packages/instrumentation/src/index.ts',
     '^@p2p-otel/sdk$': '<rootDir>/packages/sdk/src/index.ts',
+    '^@p2p-otel/instrumentation-iroh$': '<rootDir>/packages/instrumentation-iroh/src/index.ts',
+    '^@p2p-otel/sim$': '<rootDir>/packages/sim/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testTimeout: 30000,
