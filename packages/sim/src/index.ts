@@ -1,0 +1,10 @@
+export { simulate, type Scenario, type Step, type World, type NodeRef, type SimEvent, type SimulateOptions, type SimulationResult } from './simulate.js';
+export { DEFAULT_BEHAVIOUR, NodeProcess, type NodeBehaviour, type ChurnOptions } from './node.js';
+export { Network, DEFAULT_LINK, type LinkSpec } from './network.js';
+export { SimConnector, SimConnection, DEFAULT_CONNECTOR, type ConnectorSettings } from './connector.js';
+export { SimTransport, SimSendQueue, type SimMessage, type SimMessageHandler } from './transport.js';
+export { SimManager, LookupError, SyncError } from './manager.js';
+export { createRandom, normal, type Random } from './random.js';
+export { withVirtualTime, SIM_EPOCH_MS } from './virtual-time.js';
+export { collectNode, points, value, histogram, type Snapshot, type NodeSnapshot, type MetricPoint, type HistogramValue } from './snapshot.js';
+export { catalog } from './catalog.js';
