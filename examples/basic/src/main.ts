@@ -2,9 +2,9 @@
  * p2p-otel demo: registers telemetry, runs a simulated P2P cluster through the monitor and serves
  * every metric on a Prometheus endpoint.
  *
- *   pnpm demo                     # until Ctrl-C, metrics on http://127.0.0.1:9464/metrics
- *   pnpm demo --port 9465         # another port (0 picks a free one)
- *   pnpm demo --duration 30       # stop after 30 seconds
+ *   pnpm demo:basic                     # until Ctrl-C, metrics on http://127.0.0.1:9464/metrics
+ *   pnpm demo:basic --port 9465         # another port (0 picks a free one)
+ *   pnpm demo:basic --duration 30       # stop after 30 seconds
  *
  * The part to copy into your application is `startTelemetry` below: one call at startup, then
  * `telemetry.monitor.recordX(...)` wherever your networking layer sees an event.
@@ -94,7 +94,7 @@ function progressLine(s: ClusterStats): string {
 // ---- command line ----------------------------------------------------------------------------------
 
 function parseCommandLine(argv: string[]): { port?: number; durationMs?: number } {
-  // `pnpm demo -- --port 1` passes the `--` through; drop it.
+  // `pnpm demo:basic -- --port 1` passes the `--` through; drop it.
   const args = argv[0] === '--' ? argv.slice(1) : argv;
   const { values } = parseArgs({
     args,
@@ -105,7 +105,7 @@ function parseCommandLine(argv: string[]): { port?: number; durationMs?: number 
     },
   });
   if (values.help) {
-    console.log('usage: pnpm demo [--port PORT] [--duration SECONDS]');
+    console.log('usage: pnpm demo:basic [--port PORT] [--duration SECONDS]');
     process.exit(0);
   }
   const port = values.port === undefined ? undefined : Number(values.port);
