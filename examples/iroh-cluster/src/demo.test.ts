@@ -8,16 +8,10 @@ import { runDemo, type Demo } from './demo.js';
 import { parseSamples, scrape, select, sum, type Sample } from './prom-text.js';
 
 /**
- * Metrics no part of this example feeds yet. They come from Iroh's own QUIC state, which the
- * Iroh instrumentation (@p2p-otel/instrumentation-iroh, `IrohInstrumentation`, the commented line
- * in node.ts) reports; the P2P layer above Iroh cannot see them.
+ * Metrics no part of this example feeds yet (none: Iroh's own QUIC state, streams, loss,
+ * retransmissions and the ALPN gauge, comes from IrohInstrumentation in node.ts).
  */
-const NOT_FED_YET: Partial<Record<MetricId, string>> = {
-  quicStreams: 'open QUIC streams: IrohInstrumentation',
-  quicRetransmissions: 'QUIC retransmissions: IrohInstrumentation',
-  quicPacketLoss: 'QUIC packet loss (the burst does lose packets, see Connection.stats()): IrohInstrumentation',
-  protocolVersion: 'the ALPN of each connection: IrohInstrumentation',
-};
+const NOT_FED_YET: Partial<Record<MetricId, string>> = {};
 
 /**
  * Gauges whose value may legitimately be 0 whenever we scrape: they only have to be reported.

@@ -4,6 +4,7 @@
  *
  * `startNode()` is the part to read: telemetry first, then the P2P objects, then ONE
  * `telemetry.monitor.instrument({ connector, transport, manager })`, then everything starts.
+ * Iroh's own QUIC state (streams, loss, retransmissions, paths, ALPN) comes from IrohInstrumentation.
  *
  * Run as a process by the demo (demo.ts forks one per node and talks to it over IPC), or by hand:
  *
@@ -14,8 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import * as iroh from '@number0/iroh';
 import { P2pHealthChecker, classifyError } from '@p2p-otel/instrumentation';
+import { IrohInstrumentation } from '@p2p-otel/instrumentation-iroh';
 import { startP2pTelemetry } from '@p2p-otel/sdk';
-// import { IrohInstrumentation } from '@p2p-otel/instrumentation-iroh';
 import { BlobStore } from './blob-store.js';
 import { IrohPeerConnector } from './connector.js';
 import { applyFault, type Fault } from './faults.js';
@@ -70,11 +71,14 @@ export async function startNode(config: NodeConfig): Promise<ClusterNode> {
       protocolVersions: [ALPN],
     },
   });
-  // TODO(@p2p-otel/instrumentation-iroh): QUIC streams, retransmissions, loss and the ALPN gauge
-  // come from Iroh itself. To report them: this line, its import above, the dependency in
-  // package.json. It counts dials too, as the connector wrapper does (docs/instrumentation/iroh.md,
-  // "With the connector wrapper"): settle which of the two counts connections first.
-  // new IrohInstrumentation({ monitor: telemetry.monitor, bytes: false }).instrumentModule(iroh);
+  // QUIC streams, retransmissions, loss, path distance and the ALPN gauge come from Iroh itself:
+  // the Iroh instrumentation reads them. `import * as iroh` above loaded the module before it
+  // existed, hence instrumentModule (before any endpoint is bound). It runs beside the wrappers
+  // of step 3, which already record dials and closes (the connector), message bytes (the
+  // transport) and RTT (the health checker of step 4): its own records of those are switched off
+  // so nothing is counted twice (docs/instrumentation/iroh.md, "Beside the connector and
+  // transport wrappers").
+  new IrohInstrumentation({ monitor: telemetry.monitor, connections: false, rtt: false, bytes: false }).instrumentModule(iroh);
 
   // 2. The P2P layer.
   const builder = iroh.Endpoint.builder();

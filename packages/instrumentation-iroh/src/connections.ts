@@ -19,6 +19,10 @@ export interface TrackerHost {
   readonly onHookError: HookErrorSink;
   readonly debug: (message: string, ...args: unknown[]) => void;
   readonly bytes: boolean;
+  /** Record transitions, durations and abnormal-close errors at close (the `connections` option). */
+  readonly connections: boolean;
+  /** Record the selected path's RTT at collection (the `rtt` option). */
+  readonly rtt: boolean;
   readonly onPathChange: ((change: IrohPathChange) => void) | undefined;
 }
 
@@ -188,12 +192,14 @@ export class ConnectionTracker {
       for (let i = 0; i < entry.streams[d]!; i++) monitor.recordQuicStreamClosed(peer, DIRECTIONS[d]!);
       entry.streams[d] = 0;
     }
-    monitor.recordConnectionStateChange(peer, 'connected', 'disconnecting');
-    monitor.recordConnectionStateChange(peer, 'disconnecting', 'disconnected');
-    monitor.recordConnectionDuration(peer, Math.max(0, this.host.now() - entry.connectedAt) / 1000);
+    if (this.host.connections) {
+      monitor.recordConnectionStateChange(peer, 'connected', 'disconnecting');
+      monitor.recordConnectionStateChange(peer, 'disconnecting', 'disconnected');
+      monitor.recordConnectionDuration(peer, Math.max(0, this.host.now() - entry.connectedAt) / 1000);
+    }
     if (entry.alpn !== '') monitor.recordProtocolVersion(peer, entry.alpn, false);
     const abnormal = abnormalCloseType(reason);
-    if (abnormal !== undefined) monitor.recordError(peer, abnormal);
+    if (abnormal !== undefined && this.host.connections) monitor.recordError(peer, abnormal);
     this.host.debug('iroh connection closed', { direction: entry.direction, reason: reason ?? 'dropped' });
   }
 
@@ -221,7 +227,7 @@ export class ConnectionTracker {
     }
     if (!live) return;
     const selected = selectedPath(conn.paths());
-    if (selected !== undefined) {
+    if (selected !== undefined && this.host.rtt) {
       monitor.recordRtt(peer, selected.rttMs);
       monitor.recordPingLatency(peer, selected.rttMs);
     }

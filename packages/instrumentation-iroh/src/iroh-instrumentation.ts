@@ -24,6 +24,21 @@ export interface IrohInstrumentationConfig extends InstrumentationConfig {
    */
   bytes?: boolean;
   /**
+   * Record connection lifecycles (default true): attempts (p2p_connection_attempts_total), state
+   * transitions, handshake durations, connection durations and connection errors (failed dials,
+   * abnormal closes). Set false beside the connector wrapper (instrumentConnector), which records
+   * the same dials and closes: connections are still followed, for their streams, loss,
+   * retransmissions, path distance, ALPN and (per the `rtt` and `bytes` options) RTT and bytes.
+   * `connectTimeoutMs` has no effect then.
+   */
+  connections?: boolean;
+  /**
+   * Report each connection's selected-path RTT at collection as p2p_rtt_seconds and
+   * p2p_ping_latency_seconds (default true). Set false when a P2pHealthChecker (or recordRtt /
+   * recordPingLatency) already measures RTT to these peers, or both samples mix in one histogram.
+   */
+  rtt?: boolean;
+  /**
    * Declare an outbound dial timed out after this many milliseconds (default: none, wait for
    * Iroh, whose dials time out after 30 s). The application's call is not touched: at the
    * deadline the attempt is recorded as `timeout`; if it connects later anyway, that shows as
@@ -123,6 +138,12 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
         debug: (message, ...args) => this._diag.debug(message, ...args),
         get bytes() {
           return config_().bytes !== false;
+        },
+        get connections() {
+          return config_().connections !== false;
+        },
+        get rtt() {
+          return config_().rtt !== false;
         },
         get onPathChange() {
           return config_().onPathChange;
@@ -464,6 +485,7 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
 
   private dialStarted(addr: unknown): Dial {
     const call: Dial = { peer: peerOfAddr(addr, this.onHookError), startedAt: this.now(), settled: false, timedOut: false, timer: undefined, claimed: false };
+    if (!this.recordsConnections) return call; // no deadline either: nothing to record at it
     this.monitor.recordConnectionStateChange(call.peer, 'disconnected', 'connecting');
     const deadline = this._config.connectTimeoutMs;
     if (typeof deadline === 'number' && deadline > 0 && Number.isFinite(deadline)) {
@@ -491,10 +513,12 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
     call.settled = true;
     const monitor = this.monitor;
     const peer = call.peer !== '' ? call.peer : remotePeer(connection, this.onHookError);
-    // A dial the deadline declared timed out that connects after all: failed → connected.
-    monitor.recordConnectionStateChange(peer, late ? 'failed' : 'connecting', 'connected');
-    if (!late) monitor.recordConnectionAttempt(peer, 'success');
-    monitor.recordHandshake(peer, Math.max(0, this.now() - call.startedAt));
+    if (this.recordsConnections) {
+      // A dial the deadline declared timed out that connects after all: failed → connected.
+      monitor.recordConnectionStateChange(peer, late ? 'failed' : 'connecting', 'connected');
+      if (!late) monitor.recordConnectionAttempt(peer, 'success');
+      monitor.recordHandshake(peer, Math.max(0, this.now() - call.startedAt));
+    }
     this.connections.opened(connection, 'outbound', peer);
     this.patchPrototypeOf('Connection', connection);
   }
@@ -504,10 +528,12 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
     if (call.settled) return; // the deadline recorded it
     call.settled = true;
     const type = classifyIrohError(error);
-    const monitor = this.monitor;
-    monitor.recordConnectionStateChange(call.peer, 'connecting', 'failed');
-    monitor.recordConnectionAttempt(call.peer, type === 'timeout' ? 'timeout' : 'failed');
-    monitor.recordError(call.peer, type);
+    if (this.recordsConnections) {
+      const monitor = this.monitor;
+      monitor.recordConnectionStateChange(call.peer, 'connecting', 'failed');
+      monitor.recordConnectionAttempt(call.peer, type === 'timeout' ? 'timeout' : 'failed');
+      monitor.recordError(call.peer, type);
+    }
     this._diag.debug('iroh dial failed', { errorType: type, message: errorMessage(error) });
   }
 
@@ -516,19 +542,26 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
     if (call.settled || call.claimed) return;
     call.settled = true;
     if (call.timer !== undefined) clearTimeout(call.timer);
-    this.monitor.recordConnectionStateChange(call.peer, 'connecting', 'disconnected');
+    if (this.recordsConnections) this.monitor.recordConnectionStateChange(call.peer, 'connecting', 'disconnected');
   }
 
   private accepted(arrived: number | undefined, connection: unknown): void {
     if (this.connections.entryOf(connection) !== undefined) return;
     const peer = remotePeer(connection, this.onHookError);
-    const monitor = this.monitor;
-    // The peer is known once the handshake is done: both transitions are recorded then.
-    monitor.recordConnectionStateChange(peer, 'disconnected', 'connecting');
-    monitor.recordConnectionStateChange(peer, 'connecting', 'connected');
-    if (arrived !== undefined) monitor.recordHandshake(peer, Math.max(0, this.now() - arrived));
+    if (this.recordsConnections) {
+      const monitor = this.monitor;
+      // The peer is known once the handshake is done: both transitions are recorded then.
+      monitor.recordConnectionStateChange(peer, 'disconnected', 'connecting');
+      monitor.recordConnectionStateChange(peer, 'connecting', 'connected');
+      if (arrived !== undefined) monitor.recordHandshake(peer, Math.max(0, this.now() - arrived));
+    }
     this.connections.opened(connection, 'inbound', peer);
     this.patchPrototypeOf('Connection', connection);
+  }
+
+  /** The `connections` option: lifecycles are recorded (not only followed). */
+  private get recordsConnections(): boolean {
+    return this._config.connections !== false;
   }
 
   private safely(fn: () => void): void {

@@ -439,4 +439,65 @@ describe('configuration', () => {
     expect(monitor.accepted('recordBytesTransferred')).toEqual([]);
     expect(monitor.accepted('recordRtt')).toHaveLength(2);
   });
+
+  it('connections, rtt and bytes false (beside the connector and transport wrappers): only streams, loss, retransmissions, paths and ALPN', async () => {
+    const monitor = new RecordingP2pMonitor();
+    const inst = instrument(monitor, { connections: false, rtt: false, bytes: false, connectTimeoutMs: 5000 });
+    inst.instrumentModule(iroh);
+    const server = await endpoints.bind();
+    const client = await endpoints.bind();
+    const S = String(server.id());
+    const C = String(client.id());
+
+    // a connection with one echoed bi stream, sampled, then closed
+    const serverSide = echoServer(server);
+    const conn = await client.connect(server.addr(), ALPN);
+    const bi = await conn.openBi();
+    await bi.send.writeAll(bytes(4096));
+    await bi.send.finish();
+    expect((await bi.recv.readToEnd(1 << 20)).length).toBe(4096);
+    const serverConn = await serverSide;
+    inst.collect();
+    expect(inst.trackedConnections).toBe(2); // still followed
+    conn.close(0n, Array.from(Buffer.from('bye')));
+    await until(() => serverConn.closeReason() !== null, 3000, 'the peer to see the close');
+    await until(() => inst.trackedConnections === 0, 3000, 'both closes to be seen');
+
+    // a refused dial: neither an attempt, a transition nor an error
+    const refusing = await endpoints.bind();
+    void refusing.acceptNext().then((incoming) => incoming?.refuse());
+    await expect(client.connect(refusing.addr(), ALPN)).rejects.toThrow(/refused/);
+    // a connection dropped abnormally (its endpoint closed): no error either
+    const serverSide2 = server.acceptNext().then(async (incoming) => (await incoming!.accept()).connect());
+    await client.connect(server.addr(), ALPN);
+    await serverSide2;
+    await client.close();
+    await until(() => inst.trackedConnections === 0, 3000, 'the dropped connections to be seen');
+
+    const called = new Set(monitor.calls.map((c) => c.method));
+    called.delete('recordQuicRetransmissions'); // only if loopback lost a packet
+    expect([...called].sort()).toEqual(['recordPeerDistance', 'recordProtocolVersion', 'recordQuicPacketLoss', 'recordQuicStreamClosed', 'recordQuicStreamOpened']);
+    expect(monitor.calls.every((c) => c.accepted)).toBe(true);
+    expect(monitor.accepted('recordQuicStreamOpened')).toEqual(expect.arrayContaining([[S, 'outbound'], [C, 'inbound']]));
+    expect(monitor.accepted('recordQuicStreamClosed')).toHaveLength(2);
+    expect(monitor.accepted('recordProtocolVersion')).toEqual(expect.arrayContaining([[S, ALPN_TEXT, true], [C, ALPN_TEXT, true], [S, ALPN_TEXT, false], [C, ALPN_TEXT, false]]));
+    expect(monitor.accepted('recordPeerDistance')).toEqual(expect.arrayContaining([[S, 1], [C, 1]]));
+  });
+
+  it('rtt: false alone leaves RTT to the health checker and still records connections', async () => {
+    const monitor = new RecordingP2pMonitor();
+    const inst = instrument(monitor, { rtt: false });
+    inst.instrumentModule(iroh);
+    const server = await endpoints.bind();
+    const client = await endpoints.bind();
+    const accepted = server.acceptNext().then(async (incoming) => (await incoming!.accept()).connect());
+    await client.connect(server.addr(), ALPN);
+    await accepted;
+    inst.collect();
+    expect(monitor.accepted('recordRtt')).toEqual([]);
+    expect(monitor.accepted('recordPingLatency')).toEqual([]);
+    expect(monitor.accepted('recordConnectionAttempt')).toEqual([[String(server.id()), 'success']]);
+    expect(monitor.accepted('recordHandshake')).toHaveLength(2);
+    expect(monitor.accepted('recordBytesTransferred').length).toBeGreaterThan(0);
+  });
 });
