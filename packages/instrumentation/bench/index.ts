@@ -15,8 +15,9 @@
 import { buildJsonReport, formatChecks, machineInfo, writeJson, type Section, type SectionContext, type SectionReport } from './harness.js';
 import { hotPathSection } from './hot-path.js';
 import { wrappedSendSection } from './wrapped-send.js';
+import { irohEchoSection } from './iroh-echo.js';
 
-const SECTIONS: readonly Section[] = [hotPathSection, wrappedSendSection];
+const SECTIONS: readonly Section[] = [hotPathSection, wrappedSendSection, irohEchoSection];
 
 interface Cli {
   quick: boolean;
