@@ -18,11 +18,13 @@ const NOT_FED_YET: Partial<Record<MetricId, string>> = {};
  * The others must have been above 0 in at least one scrape.
  */
 const MAY_STAY_ZERO = new Set<MetricId>([
-  'resourceTransfersActive', // a 64 KiB chunk takes milliseconds: transfers are rarely in flight at a scrape
-  'poolUtilization', // likewise connections lent out for one request
-  'connectionsIdle',
-  'bufferedBytes', // buffers are non-empty for seconds during the slow-consumer fault only
+  // The workload's steady background (a throttled archive transfer, a catch-up backlog) keeps these
+  // above 0 once the cluster is warm, about 15 s in: too late to require in an 18 s run.
+  'resourceTransfersActive',
+  'bufferedBytes',
   'bufferedMessages',
+  'poolUtilization', // connections lent out for one request
+  'connectionsIdle',
 ]);
 
 const RUN_MS = 18_000;

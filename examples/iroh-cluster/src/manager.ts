@@ -16,7 +16,7 @@ import { EndpointTicket } from '@number0/iroh';
 import { classifyError, type P2pEvent, type SyncFailureReason } from '@p2p-otel/instrumentation';
 import type { BlobInfo, BlobStore } from './blob-store.js';
 import type { IrohPeerConnector } from './connector.js';
-import { RemoteError, decodeJson, encodeJson, shortError, type Message } from './protocol.js';
+import { RemoteError, decodeJson, encodeJson, shortError, sleep, type Message } from './protocol.js';
 import type { IrohTransport } from './transport.js';
 
 export interface P2pManagerOptions {
@@ -30,6 +30,13 @@ export interface P2pManagerOptions {
   probeIntervalMs?: number;
   /** Starting a resource fetch when one is missing (default 1500 ms). */
   syncIntervalMs?: number;
+  /**
+   * Resources of at least `bulkThresholdBytes` (default: none) are fetched at no more than
+   * `bulkBytesPerSecond`, so that a large transfer never starves the raft traffic; such a bulk
+   * transfer does not count against the two fetches at a time of the other resources.
+   */
+  bulkThresholdBytes?: number;
+  bulkBytesPerSecond?: number;
   /** Consecutive failed health pings before a peer is lost (default 3). */
   failuresBeforeLost?: number;
   log?: (line: string) => void;
@@ -74,6 +81,7 @@ export class P2pManager extends EventEmitter {
   private readonly views = new Map<string, NodeView>();
   private versionCounter = 0;
   private readonly fetching = new Set<string>();
+  private readonly fetchingBulk = new Set<string>();
   private readonly cooldown = new Map<string, number>();
   private lastTopology = '';
   private ownLinks = new Set<string>();
@@ -271,13 +279,18 @@ export class P2pManager extends EventEmitter {
   // ---- resource sync ----------------------------------------------------------------------------
 
   private syncRound(): void {
-    if (this.fetching.size >= 2) return;
     const now = performance.now();
+    const slotFree = this.fetching.size - this.fetchingBulk.size < 2;
     const candidates: { peer: string; info: BlobInfo }[] = [];
     for (const peer of this.knownPeers()) {
       for (const info of this.views.get(peer)?.blobs ?? []) {
         if (this.options.blobs.has(info.id) || this.fetching.has(info.id) || (this.cooldown.get(info.id) ?? 0) > now) continue;
-        candidates.push({ peer, info });
+        if (this.isBulk(info)) {
+          // Bulk transfers run beside the others, one per resource.
+          void this.fetch(peer, info);
+          continue;
+        }
+        if (slotFree) candidates.push({ peer, info });
       }
     }
     if (candidates.length === 0) return;
@@ -291,7 +304,9 @@ export class P2pManager extends EventEmitter {
   async fetch(peerId: string, info: BlobInfo): Promise<boolean> {
     const resourceType = info.type;
     const started = performance.now();
+    const bulk = this.isBulk(info);
     this.fetching.add(info.id);
+    if (bulk) this.fetchingBulk.add(info.id);
     this.publish({ type: 'resource_sync_started', resourceType, peerId });
     try {
       const chunks: Uint8Array[] = [];
@@ -301,6 +316,7 @@ export class P2pManager extends EventEmitter {
         if (chunk.byteLength !== request.length) throw new SyncError(`short chunk at ${offset}`, 'corrupt');
         chunks.push(chunk);
         this.publish({ type: 'resource_transfer_progress', peerId, resourceType, bytes: chunk.byteLength });
+        if (bulk) await sleep((chunk.byteLength / (this.options.bulkBytesPerSecond ?? Infinity)) * 1000);
       }
       if (!this.options.blobs.put(info, Buffer.concat(chunks))) throw new SyncError('content hash mismatch', 'corrupt');
       this.publish({ type: 'resource_sync_completed', resourceType, peerId, durationMs: performance.now() - started });
@@ -313,7 +329,12 @@ export class P2pManager extends EventEmitter {
       return false;
     } finally {
       this.fetching.delete(info.id);
+      this.fetchingBulk.delete(info.id);
     }
+  }
+
+  private isBulk(info: BlobInfo): boolean {
+    return info.size >= (this.options.bulkThresholdBytes ?? Infinity);
   }
 
   // ---- helpers ------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import { applyFault, type Fault } from './faults.js';
 import { P2pManager } from './manager.js';
 import { ALPN, ALPN_BYTES, MESSAGE_TYPES, RESOURCE_TYPES, shortError } from './protocol.js';
 import { IrohTransport } from './transport.js';
-import { Workload } from './workload.js';
+import { ARCHIVE_BYTES, ARCHIVE_BYTES_PER_SECOND, Workload } from './workload.js';
 
 export interface NodeConfig {
   name: string;
@@ -94,7 +94,8 @@ export async function startNode(config: NodeConfig): Promise<ClusterNode> {
   const connector = new IrohPeerConnector({ endpoint, alpn: ALPN_BYTES, connectTimeoutMs: 1_500, log });
   const transport = new IrohTransport({ endpoint, connector, queueCapacityPerPeer: 16, lanesPerPeer: 2, requestTimeoutMs: 3_000 });
   const blobs = new BlobStore();
-  const manager = new P2pManager({ localId: id, transport, connector, blobs, log });
+  // The workload's archive is synced as a throttled bulk transfer (workload.ts: the steady background).
+  const manager = new P2pManager({ localId: id, transport, connector, blobs, log, bulkThresholdBytes: ARCHIVE_BYTES, bulkBytesPerSecond: ARCHIVE_BYTES_PER_SECOND });
   const workload = new Workload({ transport, manager, blobs });
 
   // 3. One call instruments all three. Failed sends count in p2p_connection_errors_total, except
