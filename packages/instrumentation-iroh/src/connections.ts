@@ -139,14 +139,30 @@ export class ConnectionTracker {
    * loss, retransmissions, bytes). About 8 µs per connection (stats() and paths() are napi calls).
    */
   collect(): void {
+    // Loss is a per-peer ratio: totals over all of a peer's connections, so an idle second
+    // connection does not overwrite the loss of a busy one with 0.
+    const loss = new Map<string, { sent: number; lost: number }>();
     for (const entry of this.live) {
       const conn = this.checkEntry(entry);
       if (conn === undefined) continue;
       try {
-        this.sample(entry, conn, true);
+        const { sent, lost } = this.sample(entry, conn, true);
+        const total = loss.get(entry.peer);
+        if (total === undefined) loss.set(entry.peer, { sent, lost });
+        else {
+          total.sent += sent;
+          total.lost += lost;
+        }
       } catch (e) {
         this.host.onHookError(e); // one connection's failure does not cost the others their sample
       }
+    }
+    const monitor = this.host.monitor();
+    for (const [peer, { sent, lost }] of loss) {
+      // Losses detected with nothing sent in between belong to packets counted before: the ratio
+      // is left as it was rather than reported as 1.
+      if (sent > 0) monitor.recordQuicPacketLoss(peer, Math.min(1, lost / sent));
+      else if (lost === 0) monitor.recordQuicPacketLoss(peer, 0);
     }
   }
 
@@ -203,8 +219,8 @@ export class ConnectionTracker {
     this.host.debug('iroh connection closed', { direction: entry.direction, reason: reason ?? 'dropped' });
   }
 
-  /** Deltas since the previous sample; RTT and path only while open (`live`). */
-  private sample(entry: TrackedConnection, conn: IrohConnectionLike, live: boolean): void {
+  /** Deltas since the previous sample; RTT and path only while open (`live`). Returns sent and lost datagrams. */
+  private sample(entry: TrackedConnection, conn: IrohConnectionLike, live: boolean): { sent: number; lost: number } {
     const monitor = this.host.monitor();
     const { peer } = entry;
     const stats = conn.stats();
@@ -217,15 +233,11 @@ export class ConnectionTracker {
     entry.txBytes = Math.max(entry.txBytes, stats.udpTxBytes);
     entry.rxBytes = Math.max(entry.rxBytes, stats.udpRxBytes);
     if (lost > 0) monitor.recordQuicRetransmissions(peer, lost);
-    // Lost over sent since the previous sample. Losses detected with nothing sent in between
-    // belong to packets counted before: the ratio is left as it was rather than reported as 1.
-    if (sent > 0) monitor.recordQuicPacketLoss(peer, Math.min(1, lost / sent));
-    else if (lost === 0 && live) monitor.recordQuicPacketLoss(peer, 0);
     if (this.host.bytes) {
       if (txBytes > 0) monitor.recordBytesTransferred(peer, 'outbound', txBytes);
       if (rxBytes > 0) monitor.recordBytesTransferred(peer, 'inbound', rxBytes);
     }
-    if (!live) return;
+    if (!live) return { sent, lost };
     const selected = selectedPath(conn.paths());
     if (selected !== undefined && this.host.rtt) {
       monitor.recordRtt(peer, selected.rttMs);
@@ -240,6 +252,7 @@ export class ConnectionTracker {
     entry.path = kind;
     entry.pathId = selected?.id;
     if (!first && from !== kind) this.pathChanged(peer, from, kind);
+    return { sent, lost };
   }
 
   private pathChanged(peerId: string, from: PathKind | 'none', to: PathKind | 'none'): void {

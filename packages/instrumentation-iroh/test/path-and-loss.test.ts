@@ -95,3 +95,15 @@ it('loss ratio and retransmissions are deltas between collections; bytes are UDP
   ]);
   expect(tracker.size).toBe(0);
 });
+
+it('loss ratio is per peer over all its connections: an idle second connection does not hide a lossy one', () => {
+  const { monitor, tracker, conn } = setup();
+  const idle = new ScriptedConnection();
+  tracker.opened(idle, 'inbound', 'peer-under-test');
+  conn.counters = { udpTxDatagrams: 200, udpTxBytes: 240_000, udpRxDatagrams: 90, udpRxBytes: 50_000, lostPackets: 10, lostBytes: 12_000 };
+  idle.counters = { udpTxDatagrams: 50, udpTxBytes: 6_000, udpRxDatagrams: 50, udpRxBytes: 6_000, lostPackets: 0, lostBytes: 0 };
+  tracker.collect();
+  // One ratio per peer and collection: 10 lost of 250 sent over both connections.
+  expect(monitor.accepted('recordQuicPacketLoss')).toEqual([['peer-under-test', 10 / 250]]);
+  expect(monitor.accepted('recordQuicRetransmissions')).toEqual([['peer-under-test', 10]]);
+});
