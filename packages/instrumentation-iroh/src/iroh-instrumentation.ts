@@ -101,6 +101,10 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
   private observers!: Record<Role, readonly (readonly [string, CallObserver<any>])[]>;
   /** Prototype methods and getters we wrapped, to unwrap on disable. */
   private patched!: { target: object; name: string; getter: boolean }[];
+  /** Prototypes patchPrototype ran on per role (since the last unpatch): not looked at again. */
+  private seenPrototypes!: Record<Role, WeakSet<object>>;
+  /** Observers of the BiStream `send` and `recv` getters (built once: the getters run per stream). */
+  private halfObservers!: Record<'send' | 'recv', (self: unknown, half: unknown) => void>;
   /** Endpoints given to instrumentEndpoint, weakly: an endpoint the application drops is let go. */
   private endpoints!: Set<WeakRef<object>>;
   /** Module exports given to instrumentModule, patched again on enable(). */
@@ -153,6 +157,17 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
     );
     this.streams = new StreamTracker(() => this.monitor, this.onHookError);
     this.patched = [];
+    this.seenPrototypes = newSeenPrototypes();
+    this.halfObservers = {
+      send: (self, half) => {
+        this.streams.halfTaken(self, 'send', half);
+        this.patchPrototypeOf('SendStream', half);
+      },
+      recv: (self, half) => {
+        this.streams.halfTaken(self, 'recv', half);
+        this.patchPrototypeOf('RecvStream', half);
+      },
+    };
     this.endpoints = new Set();
     this.modules = new Set();
     this.wrappedEndpoints = new WeakMap();
@@ -294,32 +309,43 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
 
   /** The prototype of an object Iroh returned, patched for `role` if it is not yet (instrumentEndpoint). */
   private patchPrototypeOf(role: Role, instance: unknown): void {
-    if (instance === null || typeof instance !== 'object' || !this.isEnabled()) return;
+    if (instance === null || typeof instance !== 'object') return;
     const proto: unknown = Object.getPrototypeOf(instance);
-    if (proto !== null && typeof proto === 'object' && proto !== Object.prototype) this.patchPrototype(role, proto);
+    // The per-stream path: a prototype this instance patched already costs one WeakSet lookup.
+    if (proto === null || typeof proto !== 'object' || proto === Object.prototype || this.seenPrototypes[role].has(proto)) return;
+    if (!this.isEnabled()) return;
+    this.patchPrototype(role, proto);
   }
 
   private patchPrototype(role: Role, proto: object): void {
+    // Seen (not looked at again until unpatched) only when every wrap on it is this instance's:
+    // one another instance holds may be undone by its disable(), and is then taken over here.
+    let ours = true;
+    const mine = (name: string): boolean => this.patched.some((p) => p.target === proto && p.name === name);
     for (const [name, observer] of this.observers[role]) {
-      if (isWrapped(proto, name)) continue; // ours already (or another instance's: it observes)
+      if (isWrapped(proto, name)) {
+        if (!mine(name)) ours = false; // another instance's: it observes
+        continue;
+      }
       if (!wrapMethod(proto, name, observer, this.onHookError)) continue;
       this.patched.push({ target: proto, name, getter: false });
       if (role === 'Endpoint') this.endpointPrototypePatched = true;
     }
     if (role === 'BiStream') {
       for (const side of ['send', 'recv'] as const) {
-        const observe = (self: unknown, half: unknown): void => {
-          this.streams.halfTaken(self, side, half);
-          this.patchPrototypeOf(side === 'send' ? 'SendStream' : 'RecvStream', half);
-        };
-        if (isGetterWrapped(proto, side)) continue;
-        if (wrapGetter(proto, side, observe, this.onHookError)) this.patched.push({ target: proto, name: side, getter: true });
+        if (isGetterWrapped(proto, side)) {
+          if (!mine(side)) ours = false;
+          continue;
+        }
+        if (wrapGetter(proto, side, this.halfObservers[side], this.onHookError)) this.patched.push({ target: proto, name: side, getter: true });
       }
     }
+    if (ours) this.seenPrototypes[role].add(proto);
   }
 
   private unpatchPrototypes(): void {
     this.endpointPrototypePatched = false;
+    if (this.seenPrototypes !== undefined) this.seenPrototypes = newSeenPrototypes();
     for (const { target, name, getter } of this.patched?.splice(0) ?? []) {
       if (getter) unwrapGetter(target, name);
       else unwrapMethod(target, name);
@@ -571,6 +597,12 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
       this.onHookError?.(e);
     }
   }
+}
+
+function newSeenPrototypes(): Record<Role, WeakSet<object>> {
+  const seen = {} as Record<Role, WeakSet<object>>;
+  for (const role of ROLES) seen[role] = new WeakSet();
+  return seen;
 }
 
 /** The dialled node id from an EndpointAddr, '' when it has none (the monitor counts it as invalid). */

@@ -22,6 +22,9 @@ import type { HookErrorSink } from './hook-error.js';
 
 type Side = 'send' | 'recv';
 
+// Read once: under a CJS re-export every named-import access is a getter call (per stream here).
+const STREAM_DIRECTIONS: readonly Direction[] = DIRECTIONS;
+
 interface StreamRecord {
   readonly entry: TrackedConnection;
   readonly direction: number;
@@ -60,7 +63,7 @@ export class StreamTracker {
   opened(entry: TrackedConnection | undefined, kind: 'bi' | 'uni', direction: Direction, stream: unknown): void {
     if (entry === undefined || entry.closed || typeof stream !== 'object' || stream === null) return;
     if (this.handles.has(stream)) return;
-    const d = DIRECTIONS.indexOf(direction);
+    const d = STREAM_DIRECTIONS.indexOf(direction);
     const record: StreamRecord = {
       entry,
       direction: d,
@@ -79,7 +82,8 @@ export class StreamTracker {
   halfTaken(bi: unknown, side: Side, half: unknown): void {
     if (typeof bi !== 'object' || bi === null || typeof half !== 'object' || half === null) return;
     const handle = this.handles.get(bi);
-    if (handle === undefined || handle.side !== undefined || this.handles.has(half)) return;
+    // A closed stream's halves have nothing left to record: not followed (saves a registration).
+    if (handle === undefined || handle.side !== undefined || handle.stream.closed || this.handles.has(half)) return;
     this.attach(half, handle.stream, side);
   }
 
@@ -102,17 +106,18 @@ export class StreamTracker {
   private attach(object: object, stream: StreamRecord, side: Side | undefined): void {
     this.handles.set(object, { stream, side });
     stream.refs++;
-    this.registry.register(object, stream);
+    this.registry.register(object, stream, stream); // unregistered at close: no finalizer runs then
   }
 
   private close(stream: StreamRecord): void {
     if (stream.closed) return;
     stream.closed = true;
+    this.registry.unregister(stream);
     const { entry } = stream;
     if (entry.closed) return; // the connection's close counted it
     const open = entry.streams[stream.direction]!;
     if (open <= 0) return;
     entry.streams[stream.direction] = open - 1;
-    this.monitor().recordQuicStreamClosed(entry.peer, DIRECTIONS[stream.direction]!);
+    this.monitor().recordQuicStreamClosed(entry.peer, STREAM_DIRECTIONS[stream.direction]!);
   }
 }

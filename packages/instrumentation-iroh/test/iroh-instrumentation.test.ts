@@ -377,6 +377,35 @@ describe('instrumentEndpoint (ES-module applications, endpoints created before r
     expect(sameSnapshot(prototypeSnapshot(iroh), PRISTINE)).toEqual([]);
   });
 
+  it('patches the connection and stream prototypes again after disable() and enable()', async () => {
+    const monitor = new RecordingP2pMonitor();
+    const inst = instrument(monitor);
+    const server = await endpoints.bind();
+    const client = await endpoints.bind();
+    inst.instrumentEndpoint(client);
+    inst.instrumentEndpoint(server);
+    const S = String(server.id());
+    const roundTrip = async (): Promise<void> => {
+      const serverSide = echoServer(server);
+      const conn = await client.connect(server.addr(), ALPN);
+      const bi = await conn.openBi();
+      await bi.send.writeAll(bytes(10));
+      await bi.send.finish();
+      await bi.recv.readToEnd(1000);
+      await serverSide;
+    };
+    await roundTrip();
+    inst.disable();
+    expect(sameSnapshot(prototypeSnapshot(iroh), PRISTINE)).toEqual([]);
+    inst.enable();
+    monitor.calls.length = 0;
+    await roundTrip();
+    expect(sameSnapshot(prototypeSnapshot(iroh), PRISTINE)).toEqual(expect.arrayContaining(['Connection.openBi', 'BiStream.send', 'SendStream.finish', 'RecvStream.readToEnd']));
+    expect(monitor.accepted('recordQuicStreamOpened')).toEqual(expect.arrayContaining([[S, 'outbound']]));
+    expect(monitor.accepted('recordQuicStreamClosed')).toEqual(expect.arrayContaining([[S, 'outbound']]));
+    inst.disable();
+  });
+
   it('leaves endpoints it was not given alone, though their classes share the patched prototypes', async () => {
     const monitor = new RecordingP2pMonitor();
     const inst = instrument(monitor);
