@@ -5,7 +5,7 @@ import type { CircuitBreakerLike } from '../../src/instrumentation/circuit-break
 import { observePool, type PoolLike } from '../../src/instrumentation/connection-pool.js';
 import { valueOf } from '../support/read.js';
 import { FakeConnection, ReferenceConnector } from '../support/reference-connector.js';
-import { instrumentation, sleep, tick } from './connector-harness.js';
+import { instrumentation, sleep, tick } from './harness.js';
 
 /**
  * The reference connector (real opossum breakers, real generic-pool pools) under the

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { valueOf } from '../support/read.js';
-import { deferred, instrumentation, manualClock, tick } from './connector-harness.js';
+import { deferred, instrumentation, manualClock, tick } from './harness.js';
 
 /**
  * Connect and disconnect calls of small connectors written inline, with a hand-moved clock so

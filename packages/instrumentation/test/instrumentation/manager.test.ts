@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
-import { MeterProvider, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { P2pInstrumentation, type P2pInstrumentationConfig } from '../../src/instrumentation/p2p-instrumentation.js';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { P2pInstrumentationConfig } from '../../src/instrumentation/p2p-instrumentation.js';
 import { P2P_EVENT_TYPES, type P2pEvent } from '../../src/instrumentation/p2p-events.js';
-import { TestReader } from '../support/collect.js';
 import { points, valueOf } from '../support/read.js';
 import { LookupError, ReferenceManager, StreamingManager, SyncError } from '../support/reference-manager.js';
+import { instrumentation, manualClock } from './harness.js';
 
 const A = 'node-a';
 const B = 'node-b';
@@ -14,24 +14,9 @@ const C = 'node-c';
 const D = 'node-d';
 
 function harness(config: P2pInstrumentationConfig = {}) {
-  let t = 1_000;
-  const clock = () => t;
-  const inst = new P2pInstrumentation({ peerId: { mode: 'full' }, clock, ...config });
-  const reader = new TestReader({ metricProducers: [inst.createMetricProducer()] });
-  const provider = new MeterProvider({ readers: [reader] });
-  return {
-    inst,
-    clock,
-    advance(ms: number) {
-      t += ms;
-    },
-    async collect(): Promise<ResourceMetrics> {
-      const { resourceMetrics, errors } = await reader.collect();
-      if (errors.length > 0) throw new AggregateError(errors);
-      return resourceMetrics;
-    },
-    shutdown: () => provider.shutdown(),
-  };
+  const clock = manualClock(1_000);
+  const { inst, provider, collect } = instrumentation({ clock: clock.now, ...config });
+  return { inst, clock: clock.now, advance: clock.advance, collect, shutdown: () => provider.shutdown() };
 }
 
 type Hist = { count: number; sum: number };

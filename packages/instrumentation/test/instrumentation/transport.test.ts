@@ -1,36 +1,22 @@
 import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
-import { MeterProvider, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { P2pInstrumentation, type P2pInstrumentationConfig } from '../../src/instrumentation/p2p-instrumentation.js';
 import { acknowledgeMessage, transportAckStats } from '../../src/instrumentation/transport.js';
-import { TestReader } from '../support/collect.js';
 import { valueOf } from '../support/read.js';
 import { InProcessNetwork, message, ReferenceTransport, type Message } from '../support/reference-transport.js';
+import { instrumentation, manualClock } from './harness.js';
 
 const A = 'node-a';
 const B = 'node-b';
 
 /** A P2pInstrumentation on a virtual clock, exported through the fast path. */
 function harness(config: P2pInstrumentationConfig = {}) {
-  let t = 1_000;
-  const inst = new P2pInstrumentation({ peerId: { mode: 'full' }, clock: () => t, ...config });
-  const reader = new TestReader({ metricProducers: [inst.createMetricProducer()] });
-  const provider = new MeterProvider({ readers: [reader] });
-  const network = new InProcessNetwork({ clock: () => t, autoDeliver: false });
-  return {
-    inst,
-    network,
-    advance(ms: number) {
-      t += ms;
-    },
-    async collect(): Promise<ResourceMetrics> {
-      const { resourceMetrics, errors } = await reader.collect();
-      if (errors.length > 0) throw new AggregateError(errors);
-      return resourceMetrics;
-    },
-    shutdown: () => provider.shutdown(),
-  };
+  const clock = manualClock(1_000);
+  const { inst, provider, collect } = instrumentation({ clock: clock.now, ...config });
+  const network = new InProcessNetwork({ clock: clock.now, autoDeliver: false });
+  return { inst, network, advance: clock.advance, collect, shutdown: () => provider.shutdown() };
 }
 
 type Hist = { count: number; sum: number };
