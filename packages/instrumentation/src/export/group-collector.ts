@@ -15,13 +15,13 @@ import type { CollectionSource } from './metric-producer.js';
 
 /**
  * The standard-instrument path for one metric group, in the shape of the contrib runtime
- * collectors: observable instruments read the monitor's aggregates in one batch callback at
+ * collectors (enable/disable live on the monitor: a disabled monitor ignores records and keeps
+ * exporting what it had, so a collector has nothing to switch): observable instruments read the monitor's aggregates in one batch callback at
  * collection; histograms, which have no observable form, are SDK histograms fed as values arrive.
  * Used when the application owns the MeterProvider and does not add our MetricProducer.
  */
 export class GroupCollector {
   private readonly series: readonly MetricSeries[];
-  private enabled = true;
   private meter: Meter | undefined;
   private observables: { series: MetricSeries; instrument: Observable }[] = [];
   private readonly callback = (result: BatchObservableResult): void => this.observe(result);
@@ -57,21 +57,13 @@ export class GroupCollector {
           });
           const store = this.source.store;
           (series.cells as HistogramCells).sink = (cell, value) => {
-            if (this.enabled) histogram.record(value, store.attributesOf(series, cell));
+            histogram.record(value, store.attributesOf(series, cell));
           };
           break;
         }
       }
     }
     meter.addBatchObservableCallback(this.callback, this.observables.map((o) => o.instrument));
-  }
-
-  enable(): void {
-    this.enabled = true;
-  }
-
-  disable(): void {
-    this.enabled = false;
   }
 
   /** Stops feeding the current meter (before a new one, or when the fast path takes over). */
@@ -85,7 +77,6 @@ export class GroupCollector {
   }
 
   private observe(result: BatchObservableResult): void {
-    if (!this.enabled) return;
     this.source.prepareCollection();
     const store = this.source.store;
     for (const { series, instrument } of this.observables) {

@@ -111,7 +111,6 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
     const proto = Object.getPrototypeOf(this) as Record<string, unknown>;
     for (const method of RECORD_METHOD_NAMES) (this as unknown as Record<string, unknown>)[method] = proto[method];
     this.shadowed = false;
-    this.collectors.forEach((c) => c.enable());
   }
 
   /** True between disable() and enable(). */
