@@ -160,11 +160,11 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
     this.seenPrototypes = newSeenPrototypes();
     this.halfObservers = {
       send: (self, half) => {
-        this.streams.halfTaken(self, 'send', half);
+        this.streams.halfTaken(self, half);
         this.patchPrototypeOf('SendStream', half);
       },
       recv: (self, half) => {
-        this.streams.halfTaken(self, 'recv', half);
+        this.streams.halfTaken(self, half);
         this.patchPrototypeOf('RecvStream', half);
       },
     };
