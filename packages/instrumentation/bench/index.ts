@@ -16,8 +16,10 @@ import { buildJsonReport, formatChecks, machineInfo, writeJson, type Section, ty
 import { hotPathSection } from './hot-path.js';
 import { wrappedSendSection } from './wrapped-send.js';
 import { irohEchoSection } from './iroh-echo.js';
+import { collectionCostSection } from './collection-cost.js';
+import { memorySection } from './memory.js';
 
-const SECTIONS: readonly Section[] = [hotPathSection, wrappedSendSection, irohEchoSection];
+const SECTIONS: readonly Section[] = [hotPathSection, wrappedSendSection, irohEchoSection, collectionCostSection, memorySection];
 
 interface Cli {
   quick: boolean;
