@@ -12,14 +12,15 @@
  * refer to the code tsx generated; for exact source lines profile an esbuild bundle of src with
  * `--sourcemap` (one script, so inlined functions map unambiguously) and map the ticks through it.
  */
-import { buildJsonReport, formatChecks, machineInfo, writeJson, type Section, type SectionContext, type SectionReport } from './harness.js';
+import { buildJsonReport, formatChecks, formatTable, machineInfo, writeJson, type Section, type SectionContext, type SectionReport } from './harness.js';
 import { hotPathSection } from './hot-path.js';
 import { wrappedSendSection } from './wrapped-send.js';
 import { irohEchoSection } from './iroh-echo.js';
 import { collectionCostSection } from './collection-cost.js';
 import { memorySection } from './memory.js';
+import { tcpThroughputSection } from './tcp-throughput.js';
 
-const SECTIONS: readonly Section[] = [hotPathSection, wrappedSendSection, irohEchoSection, collectionCostSection, memorySection];
+const SECTIONS: readonly Section[] = [hotPathSection, wrappedSendSection, tcpThroughputSection, irohEchoSection, collectionCostSection, memorySection];
 
 interface Cli {
   quick: boolean;
@@ -99,6 +100,11 @@ async function main(): Promise<void> {
     reports.push(report);
     process.stdout.write(`\n## ${report.title}\n\n${report.text}\n`);
     if (report.checks.length > 0) process.stdout.write(`\n${formatChecks(report.checks)}\n`);
+  }
+  // One table of every target, so a run reads at a glance (each section's table above has the detail).
+  const checks = reports.flatMap((r) => r.checks.map((c) => [r.title, c.label, c.detail, c.pass ? 'PASS' : 'MISS']));
+  if (checks.length > 0) {
+    process.stdout.write(`\n## Summary\n\n${formatTable([{ header: 'section', align: 'left' }, { header: 'target', align: 'left' }, { header: 'measured', align: 'left' }, { header: '', align: 'left' }], checks)}\n`);
   }
   if (cli.json !== undefined) {
     writeJson(cli.json, buildJsonReport(reports, argv));
