@@ -33,8 +33,8 @@ export interface IrohInstrumentationConfig extends InstrumentationConfig {
    */
   connections?: boolean;
   /**
-   * Report each connection's selected-path RTT at collection as p2p_rtt_seconds and
-   * p2p_ping_latency_seconds (default true). Set false when a P2pHealthChecker (or recordRtt /
+   * Report each connection's selected-path RTT at collection as p2p_rtt_milliseconds and
+   * p2p_ping_latency_milliseconds (default true). Set false when a P2pHealthChecker (or recordRtt /
    * recordPingLatency) already measures RTT to these peers, or both samples mix in one histogram.
    */
   rtt?: boolean;
