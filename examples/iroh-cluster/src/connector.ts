@@ -50,6 +50,8 @@ export class IrohPeerConnector {
   /** The pool each lent connection goes back to (a peer's pool may be replaced meanwhile). */
   private readonly lentBy = new WeakMap<Connection, Pool<Connection>>();
   private closed = false;
+  /** Cut off from the network (the demo's `isolate` fault): every dial fails with ENETUNREACH. */
+  offline = false;
 
   constructor(private readonly options: IrohPeerConnectorOptions) {}
 
@@ -89,6 +91,11 @@ export class IrohPeerConnector {
     for (const connection of entry.dialled.splice(0)) connection.close(0n, Array.from(Buffer.from('disconnect')));
     await entry.pool.drain(); // waits for connections still lent out
     await entry.pool.clear();
+  }
+
+  /** Closes every open outbound connection, pooled or lent out (the demo's `isolate` fault). */
+  dropConnections(reason: string): void {
+    for (const connection of this.live) connection.close(0n, Array.from(Buffer.from(reason)));
   }
 
   /** Every open outbound connection (for diagnostics: Iroh's per-connection QUIC stats). */
@@ -151,6 +158,7 @@ export class IrohPeerConnector {
   }
 
   private async dial(peerId: string, addr: EndpointAddr): Promise<Connection> {
+    if (this.offline) throw errorWithCode(`network unreachable: cannot dial ${peerId.slice(0, 10)}`, 'ENETUNREACH');
     const timeoutMs = this.options.connectTimeoutMs ?? 1_500;
     const pending = this.options.endpoint.connect(addr, this.options.alpn);
     let timer: NodeJS.Timeout | undefined;

@@ -6,6 +6,7 @@
  *   pnpm demo --nodes 3 --duration 60  # 3 nodes, stop after a minute
  *   pnpm demo --base-port 0            # each node picks a free port (printed)
  *   pnpm demo --no-faults              # traffic only
+ *   pnpm demo --partition              # also cut one follower off the network for 12 s per cycle
  *
  * With OTEL_METRICS_EXPORTER=otlp (and OTEL_EXPORTER_OTLP_ENDPOINT) the nodes push OTLP instead.
  */
@@ -21,6 +22,8 @@ export interface DemoOptions {
   /** Stop after this long. Default: run until stop(). */
   durationMs?: number;
   faults?: boolean;
+  /** Adds the `isolate` fault to the plan (scenario.ts): a follower cut off the network for 12 s per cycle. */
+  partition?: boolean;
   /** Table refresh (default 3000 ms). */
   tableEveryMs?: number;
   /** Redraw the table in place (default: when stdout is a terminal). */
@@ -66,7 +69,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<Demo> {
   const first = cluster.nodes[0]?.metricsUrl;
   if (first !== undefined) print(`  try: curl -s ${first} | grep p2p_messages_sent_total`);
 
-  const schedule = new FaultSchedule(cluster, event);
+  const schedule = new FaultSchedule(cluster, event, { partition: options.partition === true });
   if (options.faults !== false) schedule.start();
 
   const table = new ClusterTable();
@@ -127,11 +130,12 @@ function parseCommandLine(argv: string[]): DemoOptions {
       duration: { type: 'string' },
       'base-port': { type: 'string' },
       'no-faults': { type: 'boolean' },
+      partition: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log('usage: pnpm demo [--nodes N] [--duration SECONDS] [--base-port PORT (0: free ports)] [--no-faults]');
+    console.log('usage: pnpm demo [--nodes N] [--duration SECONDS] [--base-port PORT (0: free ports)] [--no-faults] [--partition]');
     process.exit(0);
   }
   const integer = (flag: string, text: string | undefined, min: number, max: number): number | undefined => {
@@ -149,6 +153,7 @@ function parseCommandLine(argv: string[]): DemoOptions {
     ...(basePort === undefined ? {} : { basePort }),
     ...(seconds === undefined ? {} : { durationMs: seconds * 1000 }),
     faults: values['no-faults'] !== true,
+    partition: values.partition === true,
   };
 }
 

@@ -10,8 +10,13 @@
  *   buffers for this node fill up and overflow; their requests time out.
  * - `corrupt`: resources served by this node are damaged. Peers' syncs from it fail as corrupt.
  * - `burst`: this node sends a run of large messages to one peer, congesting the connection.
+ * - `isolate`: this node is cut off from the network (a partition): it refuses incoming
+ *   connections, drops every open one, and its own dials fail. It holds no connection, and its
+ *   peers' breakers for it stay open or half-open until it is back. Not in the default plan
+ *   (`pnpm demo --partition` adds it).
  */
 import type { BlobStore } from './blob-store.js';
+import type { IrohPeerConnector } from './connector.js';
 import type { IrohTransport } from './transport.js';
 import type { Workload } from './workload.js';
 
@@ -19,9 +24,11 @@ export type Fault =
   | { kind: 'refuse'; durationMs: number }
   | { kind: 'slow'; durationMs: number; delayMs?: number }
   | { kind: 'corrupt'; durationMs: number }
-  | { kind: 'burst'; peerId: string; count?: number; bytes?: number };
+  | { kind: 'burst'; peerId: string; count?: number; bytes?: number }
+  | { kind: 'isolate'; durationMs: number };
 
 export interface FaultTargets {
+  connector: IrohPeerConnector;
   transport: IrohTransport;
   blobs: BlobStore;
   workload: Workload;
@@ -53,6 +60,18 @@ export function applyFault(targets: FaultTargets, fault: Fault, log: (line: stri
       after(fault.durationMs, () => {
         targets.blobs.corrupt = false;
         log('fault over: serving intact resources again');
+      });
+      break;
+    case 'isolate':
+      log(`fault: cut off from the network for ${fault.durationMs / 1000} s`);
+      targets.transport.admit = () => false;
+      targets.connector.offline = true;
+      targets.transport.dropInboundConnections('isolated');
+      targets.connector.dropConnections('isolated');
+      after(fault.durationMs, () => {
+        targets.transport.admit = () => true;
+        targets.connector.offline = false;
+        log('fault over: back on the network');
       });
       break;
     case 'burst': {

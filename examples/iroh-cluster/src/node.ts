@@ -149,7 +149,7 @@ export async function startNode(config: NodeConfig): Promise<ClusterNode> {
     irohPort,
     metricsUrl: telemetry.metricsUrl,
     setPeers: (tickets) => manager.setPeerList(tickets),
-    fault: (fault) => applyFault({ transport, blobs, workload }, fault, log),
+    fault: (fault) => applyFault({ connector, transport, blobs, workload }, fault, log),
     stop: () =>
       (stopping ??= (async () => {
         checker.stop();

@@ -9,6 +9,12 @@
  *   4 s  corrupt  victim D serves damaged resources for 8 s: syncs fail as corrupt
  *   6 s  crash    victim A is killed (SIGKILL) and restarted 3 s later with the same id and ports
  *
+ * With `partition` (`pnpm demo --partition`), one more:
+ *
+ *  12 s  isolate  victim D is cut off from the network for 12 s: it holds no connection, its peers'
+ *                 breakers for it stay open or half-open (what P2pPeerDisconnected and
+ *                 P2pCircuitBreakerOpen alert on)
+ *
  * With five nodes, A..D are the four followers; with fewer, victims share the faults.
  */
 import type { Cluster } from './cluster.js';
@@ -21,11 +27,16 @@ export interface PlannedFault {
   run(cluster: Cluster): void | Promise<void>;
 }
 
-export function faultPlan(nodeCount: number, cycle: number): PlannedFault[] {
+export interface PlanOptions {
+  /** Adds the `isolate` fault at 12 s of each cycle (default false: the plan above). */
+  partition?: boolean;
+}
+
+export function faultPlan(nodeCount: number, cycle: number, options: PlanOptions = {}): PlannedFault[] {
   if (nodeCount < 2) return [];
   const victim = (role: number): number => 1 + ((role + cycle) % (nodeCount - 1));
   const [a, b, c, d] = [victim(0), victim(1), victim(2), victim(3)];
-  return [
+  const plan: PlannedFault[] = [
     {
       atMs: 1_000,
       describe: `burst: node-0 sends 16 x 512 KiB to node-${a}`,
@@ -39,6 +50,10 @@ export function faultPlan(nodeCount: number, cycle: number): PlannedFault[] {
     { atMs: 4_000, describe: `node-${d} serves corrupt resources for 8 s`, run: (cluster) => cluster.fault(d, { kind: 'corrupt', durationMs: 8_000 }) },
     { atMs: 6_000, describe: `node-${a} crashes, restarts 3 s later`, run: (cluster) => cluster.restart(a, 3_000, 'SIGKILL') },
   ];
+  if (options.partition === true) {
+    plan.push({ atMs: 12_000, describe: `node-${d} is cut off from the network for 12 s`, run: (cluster) => cluster.fault(d, { kind: 'isolate', durationMs: 12_000 }) });
+  }
+  return plan;
 }
 
 /** Runs the plan cycle after cycle until stopped. */
@@ -49,11 +64,12 @@ export class FaultSchedule {
   constructor(
     private readonly cluster: Cluster,
     private readonly log: (line: string) => void,
+    private readonly options: PlanOptions = {},
   ) {}
 
   start(cycle = 0): void {
     if (this.stopped) return;
-    for (const fault of faultPlan(this.cluster.nodes.length, cycle)) {
+    for (const fault of faultPlan(this.cluster.nodes.length, cycle, this.options)) {
       this.at(fault.atMs, () => {
         this.log(`fault: ${fault.describe}`);
         Promise.resolve(fault.run(this.cluster)).catch((error: unknown) => this.log(`fault failed: ${String(error)}`));

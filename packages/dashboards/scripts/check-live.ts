@@ -4,23 +4,16 @@
  *   pnpm demo --base-port 19464        # 5 Iroh nodes
  *   prometheus --config.file=...       # scraping them, with prometheus/alerts.yml loaded
  *   npx tsx packages/dashboards/scripts/check-live.ts http://127.0.0.1:9090 [rate-window]
- * Dashboard variables become `.*` (All); `$__rate_interval` the given window (default 1m) and
- * `$__range` 5m. Exits 1 when a query fails to execute; empty results are reported, not failures
- * (a healthy cluster has no failed attempts, for example).
+ * It reads the committed grafana/p2p-otel.json. Dashboard variables become `.*` (All);
+ * `$__rate_interval` the given window (default 1m) and `$__range` 5m (src/queries.ts, liveQuery).
+ * Exits 1 when a query fails to execute; empty results are reported, not failures (a healthy
+ * cluster has no failed attempts, for example). test/live.test.ts runs the same queries in Jest,
+ * against the demo and a Prometheus it starts itself, and requires data from every one.
  */
-import { buildDashboard } from '../src/dashboard.js';
-import { loadRuleGroups } from '../src/rules.js';
+import { dashboardQueries, liveQuery, loadDashboardFile, ruleQueries, variableQueries } from '../src/queries.js';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:9090';
 const rateWindow = process.argv[3] ?? '1m';
-
-function substitute(q: string): string {
-  return q
-    .split('$__rate_interval').join(rateWindow)
-    .split('$__interval').join(rateWindow)
-    .split('$__range').join('5m')
-    .replace(/\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/g, '.*');
-}
 
 interface Result { status: string; error?: string; data?: { result: unknown[] } }
 
@@ -34,17 +27,10 @@ async function query(q: string): Promise<Result> {
 }
 
 async function main(): Promise<void> {
-  const items: { where: string; q: string }[] = [];
-  const d = buildDashboard();
-  for (const p of d.panels ?? []) {
-    const panels = p.type === 'row' ? ((p as { panels?: typeof d.panels }).panels ?? []) : [p];
-    for (const x of panels) {
-      for (const t of ((x as { targets?: { refId?: string; expr?: string }[] }).targets ?? [])) {
-        items.push({ where: `${x.title} [${t.refId}]`, q: substitute(t.expr ?? '') });
-      }
-    }
-  }
-  for (const g of loadRuleGroups()) for (const r of g.rules) items.push({ where: `rule ${'alert' in r ? r.alert : r.record}`, q: r.expr });
+  const dashboard = loadDashboardFile();
+  const items = [...dashboardQueries(dashboard), ...variableQueries(dashboard)]
+    .map(({ where, query: q }) => ({ where, q: liveQuery(q, { rateInterval: rateWindow, range: '5m' }) }))
+    .concat(ruleQueries().map(({ where, query: q }) => ({ where, q })));
 
   let failed = 0;
   for (const { where, q } of items) {

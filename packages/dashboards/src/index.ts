@@ -5,3 +5,5 @@ export { loadRuleGroups, alertingRules, recordingRules } from './rules.js';
 export type { AlertingRule, RecordingRule, RuleGroup } from './rules.js';
 export { provisioningFiles } from './provisioning.js';
 export * from './paths.js';
+export { allPanels, dashboardQueries, liveQuery, loadDashboardFile, recordedSeries, ruleQueries, targetsOf, variableQueries } from './queries.js';
+export type { Located, LiveWindows, PromTarget } from './queries.js';
