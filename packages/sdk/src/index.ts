@@ -10,6 +10,15 @@ export {
 } from './config/resolve.js';
 export type { Env } from './config/settings.js';
 export {
+  DEFAULT_MAX_CONCURRENT_SCRAPES,
+  DEFAULT_SCRAPE_RATE_LIMIT,
+  SCRAPE_ENV,
+  type ResolvedRateLimit,
+  type ResolvedScrapeAuth,
+  type ResolvedScrapeSecurity,
+  type ResolvedScrapeTls,
+} from './config/scrape-security.js';
+export {
   EXPORTER_NAMES,
   OTLP_PROTOCOLS,
   TEMPORALITY_PREFERENCES,
@@ -18,5 +27,6 @@ export {
   type TemporalityPreference,
   type OtlpOptions,
   type PrometheusOptions,
+  type ScrapeRateLimitOptions,
   type P2pTelemetryOptions,
 } from './options.js';

@@ -18,6 +18,43 @@ export interface PrometheusOptions {
   port?: number;
   /** Path of the scrape endpoint. Default /metrics. */
   endpoint?: string;
+  /**
+   * Requires `Authorization: Bearer <token>` (env P2P_OTEL_METRICS_BEARER_TOKEN). RFC 6750 token
+   * characters only. Not combinable with `basicAuth`. Default: no authentication.
+   */
+  bearerToken?: string;
+  /**
+   * Requires HTTP Basic authentication with these credentials (env P2P_OTEL_METRICS_BASIC_AUTH,
+   * `user:password`). Not combinable with `bearerToken`. Default: no authentication.
+   */
+  basicAuth?: { username: string; password: string };
+  /**
+   * Serves HTTPS with this PEM key and certificate (chain), read at startup (env
+   * P2P_OTEL_METRICS_TLS_KEY and P2P_OTEL_METRICS_TLS_CERT). Default: plain HTTP.
+   */
+  tls?: { keyFile: string; certFile: string };
+  /**
+   * Token bucket per client address: 429 with Retry-After once spent. `false` turns it off
+   * (env P2P_OTEL_METRICS_RATE_LIMIT=off). Default 5 requests/s, burst 20, 1024 clients tracked.
+   */
+  rateLimit?: ScrapeRateLimitOptions | false;
+  /**
+   * Scrapes served at once; more are answered 503 with Retry-After (not queued). Env
+   * P2P_OTEL_METRICS_MAX_CONCURRENT_SCRAPES. Default 4.
+   */
+  maxConcurrentScrapes?: number;
+}
+
+export interface ScrapeRateLimitOptions {
+  /** Sustained rate per client, may be fractional (env P2P_OTEL_METRICS_RATE_LIMIT: `2`, `2/s`, `30/m`, `100/h`). Default 5. */
+  requestsPerSecond?: number;
+  /** Bucket size: requests a client may make at once (env P2P_OTEL_METRICS_RATE_LIMIT_BURST). Default 20. */
+  burst?: number;
+  /**
+   * Client addresses tracked at most; past it the least recently seen is forgotten (env
+   * P2P_OTEL_METRICS_RATE_LIMIT_MAX_CLIENTS). Default 1024.
+   */
+  maxClients?: number;
 }
 
 export interface OtlpOptions {

@@ -9,11 +9,13 @@ import {
   type P2pTelemetryOptions,
   type TemporalityPreference,
 } from '../options.js';
+import { resolveScrapeSecurity, type ResolvedScrapeSecurity } from './scrape-security.js';
 import { MAX_MILLIS, envVar, httpUrl, integer, keyValues, nonEmptyString, oneOf, pick, type Env, type Sourced } from './settings.js';
 
 export type ActiveExporter = Exclude<ExporterName, 'none'>;
 
-export interface ResolvedPrometheus {
+/** The protections (auth, tls, rateLimit, maxConcurrentScrapes) are present only when configured. */
+export interface ResolvedPrometheus extends ResolvedScrapeSecurity {
   readonly host: string;
   readonly port: number;
   readonly endpoint: string;
@@ -96,6 +98,7 @@ function resolvePrometheus(options: P2pTelemetryOptions, env: Env): ResolvedProm
     host: hostValue,
     port: port === undefined ? DEFAULT_PROMETHEUS.port : integer(port, 0, 65535),
     endpoint: path.startsWith('/') ? path : `/${path}`, // as the Prometheus exporter does
+    ...resolveScrapeSecurity(p, env),
   };
 }
 
