@@ -1,6 +1,17 @@
+import { DiagConsoleLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import { MeterProvider, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { OtelP2pMonitor, P2pInstrumentation, createP2pViews, type P2pMonitorConfig } from '@p2p-otel/instrumentation';
-import { resolveP2pTelemetryConfig } from './config/resolve.js';
+import { resolveP2pTelemetryConfig, type LogLevel } from './config/resolve.js';
+
+const DIAG_LEVELS: Record<LogLevel, DiagLogLevel> = {
+  none: DiagLogLevel.NONE,
+  error: DiagLogLevel.ERROR,
+  warn: DiagLogLevel.WARN,
+  info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG,
+  verbose: DiagLogLevel.VERBOSE,
+  all: DiagLogLevel.ALL,
+};
 import { P2pTelemetryConfigError } from './errors.js';
 import { createReaders } from './exporters/index.js';
 import { registerGlobalMeterProvider, unregisterGlobalMeterProvider } from './global.js';
@@ -43,6 +54,10 @@ export function startP2pTelemetry<M extends OtelP2pMonitor>(options: P2pTelemetr
 export function startP2pTelemetry(options?: P2pTelemetryOptions): Promise<P2pTelemetry<P2pInstrumentation>>;
 export async function startP2pTelemetry(options: P2pTelemetryOptions = {}): Promise<P2pTelemetry<OtelP2pMonitor>> {
   const config = resolveP2pTelemetryConfig(options);
+  if (config.logLevel !== undefined) {
+    // As sdk-node does with OTEL_LOG_LEVEL: the app asked for OTel's diagnostics on the console.
+    diag.setLogger(new DiagConsoleLogger(), { logLevel: DIAG_LEVELS[config.logLevel], suppressOverrideMessage: true });
+  }
   const created = !(options.monitor instanceof OtelP2pMonitor);
   const monitor = options.monitor instanceof OtelP2pMonitor ? options.monitor : createMonitor(options.monitor);
   const exportPath: ExportPath = config.otlp !== undefined && config.otlp.temporality !== 'cumulative' ? 'instruments' : 'producer';

@@ -10,6 +10,7 @@ import {
   type P2pTelemetry,
   type P2pTelemetryOptions,
 } from '@p2p-otel/sdk';
+import { createResource } from '../src/resource.js';
 
 const started: P2pTelemetry[] = [];
 const savedEnv = { ...process.env };
@@ -280,5 +281,21 @@ describe('startP2pTelemetry', () => {
     await t.shutdown();
     const printed = JSON.stringify(dir.mock.calls);
     expect(printed).toContain('p2p_rtt_milliseconds');
+  });
+});
+
+describe('OTEL_LOG_LEVEL and service.instance.id', () => {
+  it('reads OTEL_LOG_LEVEL case-insensitively and rejects unknown levels naming the variable', () => {
+    expect(resolveP2pTelemetryConfig({}, { OTEL_LOG_LEVEL: 'DEBUG' }).logLevel).toBe('debug');
+    expect(resolveP2pTelemetryConfig({}, {}).logLevel).toBeUndefined();
+    expect(() => resolveP2pTelemetryConfig({}, { OTEL_LOG_LEVEL: 'loud' })).toThrow(/OTEL_LOG_LEVEL/);
+  });
+
+  it('gives each process its own service.instance.id unless one is configured', () => {
+    const a = createResource({}).attributes['service.instance.id'];
+    const b = createResource({}).attributes['service.instance.id'];
+    expect(a).toMatch(/^[0-9a-f-]{36}$/);
+    expect(b).not.toBe(a);
+    expect(createResource({ 'service.instance.id': 'node-7' }).attributes['service.instance.id']).toBe('node-7');
   });
 });

@@ -45,7 +45,12 @@ export interface ResolvedConfig {
   /** Over the SDK's default resource (telemetry.sdk.*, service.name=unknown_service:...). */
   readonly resourceAttributes: Attributes;
   readonly registerGlobal: boolean;
+  /** From OTEL_LOG_LEVEL, as sdk-node reads it: OTel's diag messages (ours included) to the console at this level. */
+  readonly logLevel?: LogLevel;
 }
+
+export const LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_EXPORTER: ActiveExporter = 'prometheus';
 export const DEFAULT_PROMETHEUS = { host: '127.0.0.1', port: 9464, endpoint: '/metrics' } as const;
@@ -69,7 +74,14 @@ export function resolveP2pTelemetryConfig(options: P2pTelemetryOptions = {}, env
     push: usesPush ? resolvePush(options, env) : undefined,
     resourceAttributes: resolveResourceAttributes(options, env),
     registerGlobal: options.registerGlobal ?? true,
+    ...resolveLogLevel(env),
   };
+}
+
+function resolveLogLevel(env: Env): { logLevel?: LogLevel } {
+  const value = env.OTEL_LOG_LEVEL;
+  if (value === undefined || value === '') return {};
+  return { logLevel: oneOf({ setting: 'OTEL_LOG_LEVEL', value, fromEnv: true }, LOG_LEVELS) };
 }
 
 function resolveExporters(options: P2pTelemetryOptions, env: Env): ActiveExporter[] {
