@@ -73,6 +73,9 @@ export async function stopGroup(group: Group | undefined, graceMs = 8_000): Prom
   }
   signalGroup(group, 'SIGKILL');
   await Promise.race([group.exited, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  // The leader's exit says nothing of the rest of the group: killed members (the demo's node
+  // processes, each with its Iroh threads) take a moment to die and be reaped on a loaded machine.
+  for (const until = Date.now() + 3_000; groupAlive(group) && Date.now() < until; ) await sleep(50);
 }
 
 /** True while some process of the group is alive. */

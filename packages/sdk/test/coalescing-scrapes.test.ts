@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { defaultResource } from '@opentelemetry/resources';
-import type { MetricReader, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { DataPointType, type MetricData, type MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { OtelP2pMonitor } from '@p2p-otel/instrumentation';
 import { CoalescingScrapes, POINTS_PER_SLICE, PROMETHEUS_CONTENT_TYPE, serializeInSlices } from '../src/exporters/coalescing-scrapes';
 
@@ -25,9 +25,25 @@ describe('serializeInSlices', () => {
     for (const peers of [0, 1, 40, 300]) { // 300: metrics of several slices (POINTS_PER_SLICE)
       const rm = await sampleMetrics(peers);
       if (peers === 300) expect(Math.max(...(rm.scopeMetrics[0]?.metrics ?? []).map((m) => m.dataPoints.length))).toBeGreaterThan(3 * POINTS_PER_SLICE);
-      // A second scope, as metrics of the application's own instruments would add.
-      const mixed: ResourceMetrics = { ...rm, scopeMetrics: [...rm.scopeMetrics, { scope: { name: 'app', version: '1' }, metrics: rm.scopeMetrics[0]?.metrics.slice(0, 2) ?? [] }] };
-      for (const input of [rm, mixed]) expect(await serializeInSlices(input)).toBe(new PrometheusSerializer().serialize(input));
+      // A second scope, as metrics of the application's own instruments would add. Same-named
+      // metrics of several scopes are where the exporter's lines differ: 0.2xx writes each with
+      // its own header, 0.30x (SDK 3.x) writes one family per name under one header and drops a
+      // family whose metrics disagree on the type. serializeInSlices must match either.
+      const ours = rm.scopeMetrics[0]?.metrics ?? [];
+      const mixed: ResourceMetrics = { ...rm, scopeMetrics: [...rm.scopeMetrics, { scope: { name: 'app', version: '1' }, metrics: ours.slice(0, 2) }] };
+      const everyMetricTwice: ResourceMetrics = { ...rm, scopeMetrics: [...rm.scopeMetrics, { scope: { name: 'app' }, metrics: ours }] }; // sliced within a family
+      const histogram = ours.find((m) => m.dataPointType === DataPointType.HISTOGRAM);
+      const sum = ours.find((m) => m.dataPointType === DataPointType.SUM);
+      if (peers > 0 && (histogram === undefined || sum === undefined)) throw new Error('sample metrics lack a histogram or a sum');
+      const conflicting: ResourceMetrics = histogram === undefined || sum === undefined ? rm : {
+        ...rm,
+        scopeMetrics: [
+          { scope: { name: 'first' }, metrics: [{ ...sum, descriptor: { ...sum.descriptor, description: '' } }] }, // no HELP: the next one's is taken
+          ...rm.scopeMetrics,
+          { scope: { name: 'app' }, metrics: [{ ...histogram, dataPointType: DataPointType.GAUGE, dataPoints: [] } as MetricData] }, // another type
+        ],
+      };
+      for (const input of [rm, mixed, everyMetricTwice, conflicting]) expect(await serializeInSlices(input)).toBe(new PrometheusSerializer().serialize(input));
     }
   });
 

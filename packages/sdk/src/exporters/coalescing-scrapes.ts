@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { diag } from '@opentelemetry/api';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import type { MetricData, MetricReader, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { MetricData, MetricReader, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 
 /** The Prometheus text exposition format the serializer writes. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -90,19 +90,60 @@ export const POINTS_PER_SLICE = 32;
  * The text `new PrometheusSerializer().serialize(resourceMetrics)` returns (the exporter's
  * serializer, default options), produced in slices of at most POINTS_PER_SLICE data points,
  * yielding to the event loop whenever serializing has taken SLICE_MS: the loop is then held a
- * few milliseconds at a time, however many series a scrape has. The serializer writes target_info,
- * then each metric as its HELP/UNIT/TYPE header followed by one block per data point, so the
- * slices concatenate to the same text once the repeated headers are dropped. A test holds it to
- * that; should a slice not start with the header the serializer wrote for the metric alone, that
- * metric is serialized in one go instead.
+ * few milliseconds at a time, however many series a scrape has.
+ *
+ * The serializer writes target_info, then the metrics, each metric family as its HELP/UNIT/TYPE
+ * header followed by one block per data point, so the slices concatenate to the same text once
+ * the repeated headers are dropped. What a family is depends on the exporter's line:
+ * - 0.2xx (SDK 2.x) writes every metric of every scope with its own header, scope after scope;
+ * - 0.30x (SDK 3.x) writes one family per Prometheus name: metrics of that name from every scope
+ *   under one header (first type, first non-empty HELP and UNIT), families in order of first
+ *   appearance, and drops a family whose metrics disagree on the type.
+ * Which one is found out here (two scopes, one metric: one TYPE line or two). A family of several
+ * metrics gets the header the serializer writes for them all with no data point, then each
+ * metric's data points without its own header. A test holds this to the serializer's text on
+ * both lines; should a slice not start with the header the serializer wrote for the metric alone,
+ * or a metric be named target_info, the whole scrape is serialized in one go instead.
  */
 export async function serializeInSlices(resourceMetrics: ResourceMetrics): Promise<string> {
   const { resource } = resourceMetrics;
   const withTarget = new PrometheusSerializer();
+  const inOneGo = (): string => withTarget.serialize(resourceMetrics);
   const metricsOnly = new PrometheusSerializer(undefined, false, undefined, true);
   const noMetrics = metricsOnly.serialize({ resource, scopeMetrics: [] }); // the serializer's "no registered metrics" line
   const targetAndNoMetrics = withTarget.serialize({ resource, scopeMetrics: [] });
-  if (!targetAndNoMetrics.endsWith(noMetrics)) return withTarget.serialize(resourceMetrics); // unknown layout: in one go
+  if (!targetAndNoMetrics.endsWith(noMetrics)) return inOneGo(); // unknown layout
+  const serialize = (scopeMetrics: ResourceMetrics['scopeMetrics']): string => {
+    const t = metricsOnly.serialize({ resource, scopeMetrics });
+    return t === noMetrics ? '' : t; // '' where the serializer skips (or drops) everything
+  };
+  type Entry = { scope: ScopeMetrics['scope']; metric: MetricData; header: string };
+  const alone = (e: Entry, dataPoints: readonly unknown[]): string => serialize([{ scope: e.scope, metrics: [{ ...e.metric, dataPoints } as MetricData] }]);
+
+  const entries: Entry[] = [];
+  for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
+    for (const metric of metrics) {
+      const entry: Entry = { scope, metric, header: '' };
+      entry.header = alone(entry, []);
+      if (entry.header !== '') entries.push(entry); // '' where the serializer skips the metric
+    }
+  }
+  // The same metric in two scopes: one TYPE line when the serializer groups metrics by name.
+  const probe = (e: Entry, name: string): ScopeMetrics => ({ scope: { name }, metrics: [{ ...e.metric, dataPoints: [] } as MetricData] });
+  const first = entries[0];
+  const byName = first !== undefined && serialize([probe(first, 'a'), probe(first, 'b')]).match(/^# TYPE /gm)?.length === 1;
+  const families = new Map<unknown, Entry[]>();
+  for (const [i, e] of entries.entries()) {
+    let key: unknown = i; // 0.2xx: each metric of each scope on its own
+    if (byName) {
+      key = /^# HELP (\S+)/.exec(e.header)?.[1];
+      if (key === undefined || key === 'target_info') return inOneGo();
+    }
+    const family = families.get(key);
+    if (family === undefined) families.set(key, [e]);
+    else family.push(e);
+  }
+
   const parts = [targetAndNoMetrics.slice(0, targetAndNoMetrics.length - noMetrics.length)];
   let any = false;
   let sliceStart = performance.now();
@@ -111,36 +152,32 @@ export async function serializeInSlices(resourceMetrics: ResourceMetrics): Promi
     await nextTurn();
     sliceStart = performance.now();
   };
-  for (const { scope, metrics } of resourceMetrics.scopeMetrics) {
-    for (const metric of metrics) {
-      const text = (dataPoints: readonly unknown[]): string => {
-        const t = metricsOnly.serialize({ resource, scopeMetrics: [{ scope, metrics: [{ ...metric, dataPoints } as MetricData] }] });
-        return t === noMetrics ? '' : t; // '' where the serializer skips the metric
-      };
-      const points = metric.dataPoints as readonly unknown[];
-      let pieces: string[];
-      if (points.length <= POINTS_PER_SLICE) {
-        pieces = [text(points)];
-      } else {
-        const header = text([]);
-        pieces = [];
-        for (let i = 0; i < points.length && header !== ''; i += POINTS_PER_SLICE) {
-          const slice = text(points.slice(i, i + POINTS_PER_SLICE));
-          if (!slice.startsWith(header)) {
-            pieces = [text(points)];
-            break;
-          }
-          pieces.push(i === 0 ? slice : slice.slice(header.length));
-          await pause();
-        }
-      }
-      for (const piece of pieces) {
-        if (piece === '') continue;
-        parts.push(piece);
-        any = true;
-      }
-      await pause();
+  for (const family of families.values()) {
+    const pieces: string[] = [];
+    if (family.length > 1) {
+      const header = serialize(family.map((e) => ({ scope: e.scope, metrics: [{ ...e.metric, dataPoints: [] } as MetricData] })));
+      if (header === '') continue; // the serializer drops the family (its metrics disagree on the type)
+      pieces.push(header);
     }
+    for (const e of family) {
+      const points = e.metric.dataPoints as readonly unknown[];
+      if (family.length === 1 && points.length <= POINTS_PER_SLICE) {
+        pieces.push(alone(e, points));
+        continue;
+      }
+      for (let i = 0; i < points.length; i += POINTS_PER_SLICE) {
+        const slice = alone(e, points.slice(i, i + POINTS_PER_SLICE));
+        if (!slice.startsWith(e.header)) return inOneGo();
+        pieces.push(i === 0 && family.length === 1 ? slice : slice.slice(e.header.length));
+        await pause();
+      }
+    }
+    for (const piece of pieces) {
+      if (piece === '') continue;
+      parts.push(piece);
+      any = true;
+    }
+    await pause();
   }
   if (!any) parts.push(noMetrics);
   return parts.join('');
