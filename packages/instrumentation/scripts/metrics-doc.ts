@@ -56,10 +56,10 @@ const PEER_MODES: Record<PeerIdMode, string> = {
 };
 
 const REASON_MEANINGS: Record<RejectReason, string> = {
-  invalid_number: 'a number parameter was NaN, infinite or not a number; or a ratio above 1 (clamped to 1, record kept)',
+  invalid_number: 'a number parameter was NaN, infinite, not a number or, for an amount, above 2^53 - 1 (`Number.MAX_SAFE_INTEGER`: sums of larger values overflow to Infinity); or a ratio above 1 (clamped to 1, record kept)',
   negative: 'a size, count or duration below zero',
   invalid_peer_id: `a peer id that is not a string, is empty or is longer than \`maxPeerIdLength\` (default ${DEFAULT_MAX_PEER_ID_LENGTH})`,
-  peer_id_is_address: 'a peer id that is an IP address, with or without brackets and port',
+  peer_id_is_address: 'a peer id that is an IP address, with or without brackets and port; in `short` mode also one whose short label would be one (`10.0.0.123-node`)',
   unknown_value: 'a value outside a closed set, a non-boolean flag, or a non-string for an application-configured set',
   over_capacity: `a bounded set is full: the known-peer set (\`${opt('maxKnownPeers')}\`) or the topology graph (\`${opt('maxTopologyNodes')}\`); the peer or link is not tracked`,
   internal_error: 'an exception inside the monitor, caught before it reached the caller (a bug: please report it)',
@@ -69,8 +69,8 @@ const REASON_MEANINGS: Record<RejectReason, string> = {
 const ACCEPTS: Record<ParamKind, string> = {
   peer: `a non-empty string of at most \`maxPeerIdLength\` characters that is not an IP address`,
   peerRef: 'as `peer`, but the record has no `peer_id` label, so it spends no label budget',
-  amount: 'a finite number >= 0',
-  optionalAmount: 'omitted, or a finite number >= 0',
+  amount: 'a number from 0 to 2^53 - 1',
+  optionalAmount: 'omitted, or a number from 0 to 2^53 - 1',
   ratio: 'a finite number in [0, 1]; above 1 is clamped to 1 and counted',
   attemptResult: `${values('attemptResult')}, or \`true\`/\`false\` for success/failed`,
   connectionState: values('connectionState'),
@@ -332,7 +332,7 @@ function cardinalitySection(): string {
       `Default ${peerOpt('shortLength')}: ${DEFAULT_SHORT_LENGTH} characters. A peer literally named \`${OTHER}\` is labelled \`${OTHER}_\`.`,
       `**Budget:** at most ${peerOpt('maxPeers')} (default ${DEFAULT_MAX_PEERS}) distinct peer labels for the lifetime of the process. Later peers are recorded under \`peer_id="${OTHER}"\` with their other labels kept, so totals stay right.`,
       '**Labels are never recycled.** With cumulative temporality a series is its whole history: giving a departed peer’s label to a new peer would splice two peers into one series. And a bound on labels is what bounds memory under churn: the SDK’s cardinality limit applies per collection, and series that stop being reported keep being exported.',
-      `**IP-address-looking ids are rejected** (counted as \`peer_id_is_address\`, recorded under \`${OTHER}\`): an address is personal data and reveals where a peer is, it changes with NAT rebinding and roaming, so it would mint series without identifying a peer. Ids that are not strings, are empty or exceed ${peerOpt('maxPeerIdLength')} (default ${DEFAULT_MAX_PEER_ID_LENGTH}) count as \`invalid_peer_id\`.`,
+      `**IP-address-looking ids are rejected** (counted as \`peer_id_is_address\`, recorded under \`${OTHER}\`): an address is personal data and reveals where a peer is, it changes with NAT rebinding and roaming, so it would mint series without identifying a peer. In \`short\` mode an id whose first \`shortLength\` characters form an address (\`10.0.0.123-node\`) is rejected the same way. Ids that are not strings, are empty or exceed ${peerOpt('maxPeerIdLength')} (default ${DEFAULT_MAX_PEER_ID_LENGTH}) count as \`invalid_peer_id\`.`,
       'Records that mention a peer but have no `peer_id` label (discovery, topology links) validate the id the same way and spend no budget.',
     ]),
     '',

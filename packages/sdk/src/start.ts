@@ -45,10 +45,19 @@ export interface P2pTelemetry<M extends OtelP2pMonitor = P2pInstrumentation> {
   shutdown(): Promise<void>;
 }
 
+/** Telemetry started in this process and not shut down yet. */
+let running = 0;
+
 /**
  * Starts exporting P2P metrics: a MeterProvider with the p2p views and the configured readers,
  * fed by an OtelP2pMonitor. Resolves once the Prometheus endpoint (if any) is listening; rejects
  * with P2pTelemetryConfigError on invalid options or environment.
+ *
+ * Each call starts an independent telemetry (its own monitor unless one is passed, MeterProvider
+ * and readers); a call while an earlier one still runs says so at diag info level (tests start
+ * several on purpose; an application usually means one). Only the first registers the global MeterProvider, and a second
+ * Prometheus endpoint on the same port rejects with the address. After shutdown(), starting
+ * again is a restart.
  */
 export function startP2pTelemetry<M extends OtelP2pMonitor>(options: P2pTelemetryOptions & { monitor: M }): Promise<P2pTelemetry<M>>;
 export function startP2pTelemetry(options?: P2pTelemetryOptions): Promise<P2pTelemetry<P2pInstrumentation>>;
@@ -85,9 +94,17 @@ export async function startP2pTelemetry(options: P2pTelemetryOptions = {}): Prom
   // With no exporter nothing is registered: a reader-less global would only swallow the
   // application's own metrics and block the provider it may register later.
   const registered = config.registerGlobal && config.exporters.length > 0 && registerGlobalMeterProvider(meterProvider);
+  if (running > 0) {
+    diag.info(
+      `@p2p-otel/sdk: startP2pTelemetry() while ${running} earlier telemetry ${running === 1 ? 'instance is' : 'instances are'} still running; ` +
+        'this one is independent (its own monitor unless one was passed, MeterProvider and readers). Call shutdown() on the earlier one first to restart.',
+    );
+  }
+  running++;
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
+    running--;
     if (registered) unregisterGlobalMeterProvider(meterProvider);
     if (created) monitor.disable(); // later records become no-ops instead of feeding a stopped provider
     try {

@@ -61,7 +61,11 @@ export class HistogramCells {
 
   constructor(boundaries: readonly number[], stride: number, rows: number) {
     this.boundaries = Float64Array.from(boundaries);
-    this.startByExponent = startIndexByExponent(this.boundaries);
+    // Read-only once built, and the same for every monitor of a process (the schema's bucket
+    // arrays): built once per array. Building it was most of a monitor's construction time.
+    let table = TABLES.get(boundaries);
+    if (table === undefined) TABLES.set(boundaries, (table = startIndexByExponent(this.boundaries)));
+    this.startByExponent = table;
     this.buckets = boundaries.length + 1;
     this.stride = stride;
     this.rows = rows;
@@ -120,12 +124,15 @@ const SCRATCH_WORDS = new Uint32Array(SCRATCH_FLOAT.buffer);
 /** Index of the 32-bit word holding sign and exponent: 1 on little-endian machines. */
 const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
+const TABLES = new WeakMap<readonly number[], Uint8Array>();
+
 function startIndexByExponent(boundaries: Float64Array): Uint8Array {
   if (boundaries.length > 255) throw new RangeError('p2p-otel: at most 255 histogram boundaries');
   const table = new Uint8Array(2048);
+  // `smallest` grows with e, so the scan resumes where the previous exponent's stopped.
+  let i = 0;
   for (let e = 1; e < 2048; e++) {
     const smallest = e === 2047 ? Infinity : 2 ** (e - 1023); // exponent 0 (zero, subnormals) starts at 0
-    let i = 0;
     while (i < boundaries.length && (boundaries[i] as number) < smallest) i++;
     table[e] = i;
   }

@@ -110,11 +110,11 @@ export class ConnectionQuality {
     this.model = resolveScoreModel(options);
     const window = options.window ?? 20;
     if (!Number.isInteger(window) || window < 1 || window > MAX_WINDOW) {
-      throw new TypeError(`p2p-otel: ConnectionQuality window must be an integer from 1 to ${MAX_WINDOW} (got ${String(window)})`);
+      throw new TypeError(`p2p-otel: ConnectionQuality window must be an integer from 1 to ${MAX_WINDOW} (got ${show(window)})`);
     }
     this.alpha = options.rttAlpha ?? 0.125;
-    if (!(this.alpha > 0 && this.alpha <= 1)) {
-      throw new TypeError(`p2p-otel: ConnectionQuality rttAlpha must be in (0, 1] (got ${String(options.rttAlpha)})`);
+    if (!(typeof this.alpha === 'number' && this.alpha > 0 && this.alpha <= 1)) {
+      throw new TypeError(`p2p-otel: ConnectionQuality rttAlpha must be in (0, 1] (got ${show(options.rttAlpha)})`);
     }
     this.outcomes = new Uint8Array(window);
   }
@@ -236,7 +236,7 @@ function resolveScoreModel(o: QualityScoreOptions): ScoreModel {
   const reference = positive('bandwidthReferenceBytesPerSecond', o.bandwidthReferenceBytesPerSecond, 1_000_000);
   const weights = { ...DEFAULT_QUALITY_WEIGHTS, ...definedOnly(o.weights) };
   for (const [name, w] of Object.entries(weights)) {
-    if (!(w >= 0 && w < Infinity)) throw new TypeError(`p2p-otel: weights.${name} must be a finite number ≥ 0 (got ${String(w)})`);
+    if (!(typeof w === 'number' && w >= 0 && w < Infinity)) throw new TypeError(`p2p-otel: weights.${name} must be a finite number ≥ 0 (got ${show(w)})`);
   }
   if (weights.successRate + weights.rtt + weights.loss + weights.bandwidth <= 0) {
     throw new TypeError('p2p-otel: at least one quality weight must be above 0');
@@ -246,11 +246,21 @@ function resolveScoreModel(o: QualityScoreOptions): ScoreModel {
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!(v > 0 && v < Infinity)) throw new TypeError(`p2p-otel: ${name} must be a finite number above 0 (got ${String(value)})`);
+  // typeof first: a BigInt passes the comparisons and fails later, in arithmetic; a Symbol throws in them.
+  if (!(typeof v === 'number' && v > 0 && v < Infinity)) throw new TypeError(`p2p-otel: ${name} must be a finite number above 0 (got ${show(value)})`);
   return v;
 }
 
 /** `{ rtt: undefined }` must mean "default", not erase the default with undefined. */
 function definedOnly(weights: Partial<QualityWeights> | undefined): Partial<QualityWeights> {
   return Object.fromEntries(Object.entries(weights ?? {}).filter(([, w]) => w !== undefined));
+}
+
+/** An option value in an error message: never throws (String() does on a Symbol-less null-prototype object). */
+export function show(value: unknown): string {
+  try {
+    return typeof value === 'symbol' ? value.toString() : String(value);
+  } catch {
+    return `[unprintable ${typeof value}]`;
+  }
 }

@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import type { P2pMonitor } from '../monitor/types.js';
-import { ConnectionQuality, type ConnectionQualityOptions, type ConnectionQualitySnapshot } from './connection-quality.js';
+import { ConnectionQuality, show, type ConnectionQualityOptions, type ConnectionQualitySnapshot } from './connection-quality.js';
 import { PeerQualityTable } from './peer-table.js';
 import { timedPing, type PingFunction, type PingOutcome } from './timed-ping.js';
 import { REAL_TIMERS, schedule, type HealthCheckTimers } from './timers.js';
@@ -323,7 +323,7 @@ export class P2pHealthChecker {
 
 function check(name: string, value: number | undefined, fallback: number, valid: (v: number) => boolean): number {
   const v = value ?? fallback;
-  if (typeof v !== 'number' || !valid(v)) throw new TypeError(`p2p-otel: P2pHealthChecker ${name} is invalid (got ${String(value)})`);
+  if (typeof v !== 'number' || !valid(v)) throw new TypeError(`p2p-otel: P2pHealthChecker ${name} is invalid (got ${show(value)})`);
   return v;
 }
 

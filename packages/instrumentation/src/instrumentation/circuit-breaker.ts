@@ -60,7 +60,10 @@ export function observeCircuitBreaker(peerId: unknown, breaker: CircuitBreakerLi
     onHookError(e); // an id whose toString throws: nothing to label the breaker's records with
     return NOTHING;
   }
+  let restored = false;
+  // A listener the breaker refuses to remove (its off() throws) stays on it: inert once restored.
   const guard = (record: () => void) => (): void => {
+    if (restored) return;
     try {
       record();
     } catch (e) {
@@ -87,7 +90,6 @@ export function observeCircuitBreaker(peerId: unknown, breaker: CircuitBreakerLi
     if (state !== undefined) monitor.recordCircuitBreakerState(peer, state);
   })();
 
-  let restored = false;
   return {
     restore() {
       if (restored) return;

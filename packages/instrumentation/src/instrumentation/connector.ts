@@ -6,7 +6,7 @@ import { ConnectionTracker, type CloseSubscriber } from './connector-connections
 import { breakerEntries, poolEntries, Subscriptions } from './connector-sources.js';
 import type { InstrumentationContext, Instrumented } from './context.js';
 import { classifyError } from './error-classification.js';
-import { isWrapped, unwrapMethod, wrapMethod, type CallObserver } from './method-wrapper.js';
+import { describeKey, isWrapped, unwrapMethod, wrapMethod, type CallObserver } from './method-wrapper.js';
 import { toPeerKey } from './peer-key.js';
 
 /**
@@ -190,7 +190,7 @@ export function instrumentConnector(target: object, options: ConnectorOptions, c
   };
   const connectName = options.methods?.connect ?? 'connectToPeer';
   if (typeof (target as Record<string, unknown>)[connectName] === 'function') wrap(connectName, connectObserver);
-  else onHookError(new TypeError(`p2p-otel: instrumentConnector: the connector has no ${connectName}() method (see ConnectorOptions.methods)`));
+  else onHookError(new TypeError(`p2p-otel: instrumentConnector: the connector has no ${describeKey(connectName)}() method (see ConnectorOptions.methods)`));
   wrap(options.methods?.disconnect ?? 'disconnectFromPeer', disconnectObserver);
 
   discover();
@@ -202,6 +202,13 @@ export function instrumentConnector(target: object, options: ConnectorOptions, c
     for (const pool of pools.handles()) {
       const state = pool.state();
       if (state === undefined) continue;
+      // One pool reporting nonsense (NaN, negative) must not blank the sum of the others: it is
+      // counted as rejected and left out.
+      const bad = badCount(state.size) ?? badCount(state.available);
+      if (bad !== undefined) {
+        ctx.reject(bad);
+        continue;
+      }
       size += state.size;
       available += state.available;
     }
@@ -263,6 +270,12 @@ class ConnectingMarker {
     }
     this.pending.clear();
   };
+}
+
+/** Why a pool's size or idle count is unusable, or undefined when it is a finite number >= 0. */
+function badCount(n: number): 'negative' | 'invalid_number' | undefined {
+  if (n >= 0 && n < Infinity) return undefined;
+  return n < 0 && n > -Infinity ? 'negative' : 'invalid_number';
 }
 
 function isForeignThenable(value: unknown): boolean {

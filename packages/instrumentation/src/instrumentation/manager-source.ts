@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { types } from 'node:util';
-import type { HookErrorSink } from './method-wrapper.js';
+import { describeKey, type HookErrorSink } from './method-wrapper.js';
 import { emitterMethods } from './transport-queue.js';
 
 /** Where raw stream items go; never throws (the caller guards it). */
@@ -16,20 +16,36 @@ export function attachEmitter(emitter: unknown, sinks: ReadonlyMap<string | symb
   const methods = emitterMethods(emitter);
   if (methods === undefined) return undefined;
   const listeners: [string | symbol, (raw: unknown) => void][] = [];
-  for (const [name, sink] of sinks) {
-    const listener = (raw: unknown): void => {
+  // Listeners the emitter refuses to remove (its off() throws) stay on it: inert once removed.
+  let live = true;
+  const remove = (): void => {
+    live = false;
+    for (const [name, listener] of listeners.splice(0)) {
       try {
-        sink(raw);
+        methods.remove.call(emitter, name, listener);
       } catch (e) {
         onHookError(e);
       }
-    };
-    methods.add.call(emitter, name, listener);
-    listeners.push([name, listener]);
-  }
-  return () => {
-    for (const [name, listener] of listeners.splice(0)) methods.remove.call(emitter, name, listener);
+    }
   };
+  try {
+    for (const [name, sink] of sinks) {
+      const listener = (raw: unknown): void => {
+        if (!live) return;
+        try {
+          sink(raw);
+        } catch (e) {
+          onHookError(e);
+        }
+      };
+      methods.add.call(emitter, name, listener);
+      listeners.push([name, listener]);
+    }
+  } catch (e) {
+    remove(); // an on() that threw part-way: take back the listeners it accepted before
+    throw e;
+  }
+  return remove;
 }
 
 type AnyIterator = { next(): unknown; return?(): unknown };
@@ -64,7 +80,7 @@ function close(it: AnyIterator): void {
 export function attachIterable(manager: object, method: string, sink: Sink, onHookError: HookErrorSink): (() => void) | undefined {
   const fn = (manager as Record<string, unknown>)[method];
   if (typeof fn !== 'function') {
-    diag.warn(`p2p-otel: the manager has no ${method}() method and is not an EventEmitter; its events are not recorded`);
+    diag.warn(`p2p-otel: the manager has no ${describeKey(method)}() method and is not an EventEmitter; its events are not recorded`);
     return undefined;
   }
   let stopped = false;
@@ -75,11 +91,11 @@ export function attachIterable(manager: object, method: string, sink: Sink, onHo
     const it = shared ? undefined : iteratorOf(first);
     const probe = it === undefined ? undefined : iteratorOf(second);
     if (shared || (it !== undefined && it === probe)) {
-      diag.warn(`p2p-otel: manager.${method}() returns one shared stream, not an iterator per caller; reading it would take events from the application, so manager events are not recorded`);
+      diag.warn(`p2p-otel: manager.${describeKey(method)}() returns one shared stream, not an iterator per caller; reading it would take events from the application, so manager events are not recorded`);
       return;
     }
     if (it === undefined) {
-      diag.warn(`p2p-otel: manager.${method}() returned no async iterable; its events are not recorded`);
+      diag.warn(`p2p-otel: manager.${describeKey(method)}() returned no async iterable; its events are not recorded`);
       return;
     }
     if (probe !== undefined) close(probe);
@@ -117,11 +133,11 @@ export function attachIterable(manager: object, method: string, sink: Sink, onHo
       const it = iteratorOf(first);
       if (it !== undefined) close(it);
     }
-    diag.warn(`p2p-otel: manager.${method}() threw; its events are not recorded`, e);
+    diag.warn(`p2p-otel: manager.${describeKey(method)}() threw; its events are not recorded`, e);
     return undefined;
   }
   if (types.isPromise(first) || types.isPromise(second)) {
-    Promise.all([first, second]).then(([a, b]) => start(a, b), (e: unknown) => diag.warn(`p2p-otel: manager.${method}() failed; its events are not recorded`, e));
+    Promise.all([first, second]).then(([a, b]) => start(a, b), (e: unknown) => diag.warn(`p2p-otel: manager.${describeKey(method)}() failed; its events are not recorded`, e));
   } else {
     start(first, second);
   }

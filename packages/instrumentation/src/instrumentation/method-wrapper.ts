@@ -33,6 +33,18 @@ interface WrapRecord {
 
 const WRAPPED = new WeakMap<object, Map<PropertyKey, WrapRecord>>();
 
+/**
+ * A method name from the application's options, for a message: never throws (a Symbol in a
+ * template literal does, and so does an object whose conversion to a string throws).
+ */
+export function describeKey(key: unknown): string {
+  try {
+    return typeof key === 'symbol' ? key.toString() : String(key);
+  } catch {
+    return `[unprintable ${typeof key}]`;
+  }
+}
+
 export function isWrapped(target: object, name: PropertyKey): boolean {
   return WRAPPED.get(target)?.has(name) === true;
 }

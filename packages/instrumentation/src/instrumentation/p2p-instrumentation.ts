@@ -40,8 +40,10 @@ const OBJECT_KINDS: readonly (keyof P2pObjects)[] = ['connector', 'transport', '
  *   p2p.instrument({ connector, transport, manager });
  */
 export class P2pInstrumentation extends OtelP2pMonitor {
-  // Assigned after super(), which may call enable() before fields exist.
-  private objects!: Map<object, { kind: Kind; options: object; handle: Instrumented | undefined }>;
+  // Assigned after super(), which may call enable() before fields exist. Per object, per kind: one
+  // object may be both the connector and the transport (a node class with connectToPeer and
+  // sendToPeer), and is then instrumented as both.
+  private objects!: Map<object, Map<Kind, { options: object; handle: Instrumented | undefined }>>;
   private context!: InstrumentationContext;
 
   constructor(config: P2pInstrumentationConfig = {}) {
@@ -91,10 +93,10 @@ export class P2pInstrumentation extends OtelP2pMonitor {
 
   /** Restores `target` as it was before it was instrumented (a no-op for an unknown object). */
   uninstrument(target: object): void {
-    const entry = this.objects?.get(target);
-    if (entry === undefined) return;
+    const kinds = this.objects?.get(target);
+    if (kinds === undefined) return;
     this.objects.delete(target);
-    this.restore(entry.handle);
+    for (const entry of [...kinds.values()].reverse()) this.restore(entry.handle); // last wrapped, first restored
   }
 
   /** Restores every instrumented object. */
@@ -104,17 +106,19 @@ export class P2pInstrumentation extends OtelP2pMonitor {
 
   override enable(): void {
     super.enable();
-    for (const [target, entry] of this.objects ?? []) {
-      if (entry.handle === undefined) entry.handle = this.wrap(entry.kind, target, entry.options);
+    for (const [target, kinds] of this.objects ?? []) {
+      for (const [kind, entry] of kinds) if (entry.handle === undefined) entry.handle = this.wrap(kind, target, entry.options);
     }
   }
 
   override disable(): void {
     // Restore first: restoring records what it settles (pending acks, emptied buffers, ended
     // transfers), which the record methods would ignore once disabled.
-    for (const entry of this.objects?.values() ?? []) {
-      this.restore(entry.handle);
-      entry.handle = undefined;
+    for (const kinds of this.objects?.values() ?? []) {
+      for (const entry of [...kinds.values()].reverse()) {
+        this.restore(entry.handle);
+        entry.handle = undefined;
+      }
     }
     super.disable();
   }
@@ -123,8 +127,10 @@ export class P2pInstrumentation extends OtelP2pMonitor {
     if (target === null || typeof target !== 'object') {
       throw new TypeError(`p2p-otel: instrument${kind[0]!.toUpperCase()}${kind.slice(1)} needs an object (got ${target === null ? 'null' : typeof target})`);
     }
-    if (this.objects.has(target)) return target; // idempotent
-    this.objects.set(target, { kind, options, handle: this.isDisabled ? undefined : this.wrap(kind, target, options) });
+    let kinds = this.objects.get(target);
+    if (kinds === undefined) this.objects.set(target, (kinds = new Map()));
+    if (kinds.has(kind)) return target; // idempotent
+    kinds.set(kind, { options, handle: this.isDisabled ? undefined : this.wrap(kind, target, options) });
     return target;
   }
 

@@ -1,4 +1,5 @@
 import type { InstrumentationContext } from './context.js';
+import { MAX_AMOUNT } from '../monitor/normalizer.js';
 import { toPeerKey } from './peer-key.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Node's EventEmitter listeners take any[]
@@ -30,7 +31,8 @@ export function emitterMethods(value: unknown): { add: Function; remove: Functio
   return typeof add === 'function' && typeof remove === 'function' ? { add, remove } : undefined;
 }
 
-const isAmount = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v < Infinity;
+/** What the monitor accepts as an amount (see InputNormalizer.amount). */
+const isAmount = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= MAX_AMOUNT;
 
 /**
  * Feeds the buffer metrics from a queue's events. Our listeners are appended (the app's keep
@@ -43,8 +45,11 @@ export function subscribeQueue(queue: unknown, ctx: InstrumentationContext): (()
   const methods = emitterMethods(queue);
   if (methods === undefined) return undefined;
   const depth = new Map<unknown, { messages: number; bytes: number }>();
+  // Listeners the queue refuses to remove (its off() throws) stay on it: inert once unsubscribed.
+  let live = true;
   const guard = <A extends unknown[]>(fn: (...args: A) => void) =>
     (...args: A): void => {
+      if (!live) return;
       try {
         fn(...args);
       } catch (e) {
@@ -74,9 +79,28 @@ export function subscribeQueue(queue: unknown, ctx: InstrumentationContext): (()
     }),
     overflow: guard((id: unknown) => ctx.monitor.recordBufferOverflow(toPeerKey(id))),
   };
-  for (const event of QUEUE_EVENTS) methods.add.call(queue, event, listeners[event]);
+  const added: (typeof QUEUE_EVENTS)[number][] = [];
+  const removeListeners = (): void => {
+    live = false;
+    for (const event of added.splice(0)) {
+      try {
+        methods.remove.call(queue, event, listeners[event]);
+      } catch (e) {
+        ctx.onHookError(e);
+      }
+    }
+  };
+  try {
+    for (const event of QUEUE_EVENTS) {
+      methods.add.call(queue, event, listeners[event]);
+      added.push(event);
+    }
+  } catch (e) {
+    removeListeners(); // an on() that threw part-way: take back the listeners it accepted before
+    throw e;
+  }
   return () => {
-    for (const event of QUEUE_EVENTS) methods.remove.call(queue, event, listeners[event]);
+    removeListeners();
     for (const [peerId, d] of depth) {
       for (let i = 0; i < d.messages; i++) ctx.monitor.recordBufferDequeue(peerId as string, i === 0 ? d.bytes : 0);
     }

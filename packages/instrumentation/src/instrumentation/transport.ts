@@ -1,7 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import type { P2pErrorType } from '../schema/label-values.js';
 import type { InstrumentationContext, Instrumented } from './context.js';
-import { isWrapped, unwrapMethod, wrapMethod, type CallObserver } from './method-wrapper.js';
+import { describeKey, isWrapped, unwrapMethod, wrapMethod, type CallObserver } from './method-wrapper.js';
 import { attachAcks, detachAcks, PendingAcks, type PendingSend } from './transport-acks.js';
 import { classifyError } from './error-classification.js';
 import { toPeerKey } from './peer-key.js';
@@ -110,18 +110,26 @@ export function instrumentTransport(target: object, options: TransportOptions, c
   };
 
   const observer = acks !== undefined ? ackSendObserver(options, ctx, acks) : sendObserver(options, latency as 'settle' | 'none', latencyEvery, ctx);
-  if (!wrap(send, observer as CallObserver<never>)) {
-    diag.warn(`p2p-otel: the transport has no ${send}() method we can wrap; sent messages are not recorded`);
-  }
   const state = receiveState(target);
   const observe = receiveObserver(options, ctx, acks);
-  state.observe = observe;
-  state.onHookError = ctx.onHookError;
-  state.active = true;
-  if (!wrap(onMessage, handlerSwapObserver(state, options.event, true) as CallObserver<never>)) {
-    diag.warn(`p2p-otel: the transport has no ${onMessage}() method we can wrap; received messages are not recorded`);
+  try {
+    if (!wrap(send, observer as CallObserver<never>)) {
+      diag.warn(`p2p-otel: the transport has no ${describeKey(send)}() method we can wrap; sent messages are not recorded`);
+    }
+    state.observe = observe;
+    state.onHookError = ctx.onHookError;
+    state.active = true;
+    if (!wrap(onMessage, handlerSwapObserver(state, options.event, true) as CallObserver<never>)) {
+      diag.warn(`p2p-otel: the transport has no ${describeKey(onMessage)}() method we can wrap; received messages are not recorded`);
+    }
+    wrap(offMessage, handlerSwapObserver(state, options.event, false) as CallObserver<never>); // optional
+  } catch (e) {
+    // Whatever threw (a diag logger of the application's, say): undo what was wrapped, or the
+    // caller, left without a handle, could never restore it.
+    for (const name of wrapped.splice(0)) unwrapMethod(target, name);
+    if (state.observe === observe) state.active = false;
+    throw e;
   }
-  wrap(offMessage, handlerSwapObserver(state, options.event, false) as CallObserver<never>); // optional
 
   // After the wraps, nothing may throw out of here: the caller would get no handle to restore them.
   let unsubscribeQueue: (() => void) | undefined;

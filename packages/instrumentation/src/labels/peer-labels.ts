@@ -142,6 +142,11 @@ export class PeerLabels {
   private assign(peerId: unknown): number {
     if (!this.valid(peerId)) return OTHER_PEER_SLOT;
     if (this.options.mode === 'none') return OTHER_PEER_SLOT;
+    // A short label can be an address the whole id is not ("10.0.0.123-node" → "10.0.0.123").
+    if (this.options.mode === 'short' && looksLikeAddress(peerId.slice(0, this.options.shortLength))) {
+      this.onReject('peer_id_is_address');
+      return OTHER_PEER_SLOT;
+    }
     if (this.labels.length > this.options.maxPeers) return OTHER_PEER_SLOT; // budget spent: fold, remember nothing
     let label = this.labelFor(peerId);
     if (label === OTHER) label = 'other_'; // a peer literally named "other" must not merge with the fold

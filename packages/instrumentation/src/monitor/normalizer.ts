@@ -27,6 +27,14 @@ export interface LabelOptions {
   protocolVersions?: readonly string[];
 }
 
+/**
+ * Largest amount (bytes, duration, count) a record accepts: 2^53 - 1. Larger finite values (up to
+ * 1.8e308) are accepted by no real measurement, and two of them summed overflow a counter or a
+ * histogram sum to Infinity for good. Below this bound a sum cannot overflow in any realistic
+ * number of records.
+ */
+export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
+
 const LEARNED: Record<ConfiguredDomain, number> = { messageTypes: 16, resourceTypes: 16, protocolVersions: 8 };
 
 /** Closed label sets used for validation, shared with the store so one index serves both. */
@@ -73,9 +81,9 @@ export class InputNormalizer {
     }
   }
 
-  /** A finite, non-negative number, else counts and returns false: the caller drops the record. */
+  /** A number from 0 to MAX_AMOUNT, else counts and returns false: the caller drops the record. */
   amount(value: unknown): boolean {
-    if (typeof value === 'number' && value >= 0 && value < Infinity) return true;
+    if (typeof value === 'number' && value >= 0 && value <= MAX_AMOUNT) return true;
     this.reject(typeof value === 'number' && value < 0 && value > -Infinity ? 'negative' : 'invalid_number');
     return false;
   }

@@ -5,7 +5,7 @@ import { ACTIVE_CONNECTION_STATES, CONNECTION_STATES, REJECT_REASONS, type Rejec
 import type { MetricGroup } from '../schema/types.js';
 import { GroupCollector } from '../export/group-collector.js';
 import { P2pMetricProducer, type CollectionSource, type MetricProducerOptions } from '../export/metric-producer.js';
-import { ENUMS, InputNormalizer, type LabelOptions } from './normalizer.js';
+import { ENUMS, InputNormalizer, MAX_AMOUNT, type LabelOptions } from './normalizer.js';
 import { Topology } from './topology.js';
 import { RECORD_METHODS, type P2pMonitor } from './types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
@@ -264,8 +264,8 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
 
   recordMessage(peerId: string, messageType: string, sizeBytes: number, latencyMs?: number, direction?: unknown): void {
     try {
-      if (!(typeof sizeBytes === 'number' && sizeBytes >= 0 && sizeBytes < Infinity) && !this.n.amount(sizeBytes)) return;
-      if (latencyMs !== undefined && !(typeof latencyMs === 'number' && latencyMs >= 0 && latencyMs < Infinity) && !this.n.amount(latencyMs)) return;
+      if (!(typeof sizeBytes === 'number' && sizeBytes >= 0 && sizeBytes <= MAX_AMOUNT) && !this.n.amount(sizeBytes)) return;
+      if (latencyMs !== undefined && !(typeof latencyMs === 'number' && latencyMs >= 0 && latencyMs <= MAX_AMOUNT) && !this.n.amount(latencyMs)) return;
       let inbound = false;
       if (direction !== undefined && direction !== 'outbound') {
         if (direction !== 'inbound') {

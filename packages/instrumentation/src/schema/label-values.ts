@@ -37,7 +37,7 @@ export type SyncFailureReason = (typeof SYNC_FAILURE_REASONS)[number];
 
 /** Why the monitor dropped or coerced a record (`p2p_monitor_rejected_records_total{reason}`). */
 export const REJECT_REASONS = [
-  'invalid_number', // NaN, Infinity or not a number
+  'invalid_number', // NaN, infinite, above 2^53 - 1 (an amount) or not a number
   'negative', // a size, count or duration below zero
   'invalid_peer_id', // not a string, empty, or longer than the limit: folded into `other`
   'peer_id_is_address', // looks like an IP address: never a label, folded into `other`
