@@ -20,6 +20,10 @@ function show(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
-    return String(value);
+    try {
+      return String(value);
+    } catch {
+      return `[unprintable ${typeof value}]`; // a null-prototype object holding a BigInt, say
+    }
   }
 }

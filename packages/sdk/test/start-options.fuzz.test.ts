@@ -31,29 +31,7 @@ import { hostileFast, oddString, RUNS } from '../../instrumentation/test/fuzz/ho
 // 10,000 cases per property: generous room on a loaded machine (Jest's default is 30 s per test).
 jest.setTimeout(120_000);
 
-/** Whether `v` holds a null-prototype object (String() throws on one) within a few levels. */
-function holdsNullPrototype(v: unknown, depth = 3): boolean {
-  if (typeof v !== 'object' || v === null || depth === 0) return false;
-  if (Object.getPrototypeOf(v) === null) return true;
-  try {
-    return Object.values(v).some((x) => holdsNullPrototype(x, depth - 1));
-  } catch {
-    return false; // a hostile Proxy: kept, it throws its own error
-  }
-}
-
-/**
- * Null-prototype objects are left out until the two KNOWN BUG tests at the end pass: with one as
- * an option value, the configuration code throws a TypeError of its own instead of a
- * P2pTelemetryConfigError. Remove this filter with them.
- */
-const hostile = hostileFast.filter((v) => {
-  try {
-    return !holdsNullPrototype(v);
-  } catch {
-    return true;
-  }
-});
+const hostile = hostileFast;
 
 /**
  * An error the application's own value threw (a Proxy trap, a throwing toString or getter): it
@@ -161,6 +139,7 @@ function checkConfig(c: ReturnType<typeof resolveP2pTelemetryConfig>): void {
     if (!Number.isInteger(p.port) || p.port < 0 || p.port > 65535) fail('prometheus.port');
     if (typeof p.endpoint !== 'string' || !p.endpoint.startsWith('/') || /[\s?#]/.test(p.endpoint)) fail('prometheus.endpoint');
   }
+  if (typeof c.registerGlobal !== 'boolean') fail('registerGlobal');
   if ((c.otlp !== undefined) !== c.exporters.includes('otlp')) fail('otlp presence');
   if (c.otlp !== undefined) {
     const o = c.otlp;
@@ -275,27 +254,19 @@ describe(`startP2pTelemetry options, ${RUNS} cases per property`, () => {
     expect(started).toBeGreaterThan(RUNS / 20); // not only rejections
   });
 
-  // KNOWN BUG (packages/sdk/src/config/resolve.ts, resolveOtlp: `String(protocol.value)`): an
-  // otlp.protocol whose String() throws (a null-prototype object) escapes as that TypeError, not as
-  // a P2pTelemetryConfigError. Fix idea: compare only strings with 'grpc'. Remove .failing then.
-  it.failing('KNOWN BUG: a null-prototype otlp.protocol is a P2pTelemetryConfigError', () => {
+  // Regression (found by the fuzz): an otlp.protocol whose String() throws (a null-prototype object).
+  it('a null-prototype otlp.protocol is a P2pTelemetryConfigError', () => {
     expect(() => resolveP2pTelemetryConfig({ exporter: 'otlp', otlp: { protocol: Object.create(null) } }, {})).toThrow(P2pTelemetryConfigError);
   });
 
-  // KNOWN BUG (packages/sdk/src/errors.ts, show(): its fallback `String(value)` throws): a value
-  // JSON.stringify refuses (a BigInt inside) and String() refuses (null prototype) turns the
-  // P2pTelemetryConfigError being built into that TypeError. Fix idea: a last catch returning a
-  // placeholder. Remove .failing then, and the filter above.
-  it.failing('KNOWN BUG: an invalid exporter value that cannot be printed is still a P2pTelemetryConfigError', () => {
+  // Regression: a value neither JSON.stringify nor String() can print still makes a P2pTelemetryConfigError.
+  it('an invalid exporter value that cannot be printed is still a P2pTelemetryConfigError', () => {
     const value = Object.assign(Object.create(null) as object, { n: 1n });
     expect(() => resolveP2pTelemetryConfig({ exporter: value as never }, {})).toThrow(P2pTelemetryConfigError);
   });
 
-  // KNOWN BUG (packages/sdk/src/config/resolve.ts: `registerGlobal: options.registerGlobal ?? true`):
-  // registerGlobal is not validated; 'no' or 0 pass through, and any truthy value registers the
-  // global MeterProvider. Every other option refuses a value of the wrong type. Remove .failing
-  // once it is a P2pTelemetryConfigError (and add `typeof c.registerGlobal === 'boolean'` to checkConfig).
-  it.failing('KNOWN BUG: a registerGlobal that is not a boolean is a P2pTelemetryConfigError', () => {
+  // Regression: registerGlobal is validated like every other option ('no' is truthy).
+  it('a registerGlobal that is not a boolean is a P2pTelemetryConfigError', () => {
     expect(() => resolveP2pTelemetryConfig({ exporter: 'none', registerGlobal: 'no' as never }, {})).toThrow(P2pTelemetryConfigError);
   });
 });

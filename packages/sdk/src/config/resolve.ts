@@ -73,9 +73,15 @@ export function resolveP2pTelemetryConfig(options: P2pTelemetryOptions = {}, env
     otlp: exporters.includes('otlp') ? resolveOtlp(options, env) : undefined,
     push: usesPush ? resolvePush(options, env) : undefined,
     resourceAttributes: resolveResourceAttributes(options, env),
-    registerGlobal: options.registerGlobal ?? true,
+    registerGlobal: resolveRegisterGlobal(options.registerGlobal),
     ...resolveLogLevel(env),
   };
+}
+
+function resolveRegisterGlobal(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean') throw new P2pTelemetryConfigError('options.registerGlobal', value, 'expected true or false');
+  return value;
 }
 
 function resolveLogLevel(env: Env): { logLevel?: LogLevel } {
@@ -117,7 +123,7 @@ function resolvePrometheus(options: P2pTelemetryOptions, env: Env): ResolvedProm
 function resolveOtlp(options: P2pTelemetryOptions, env: Env): ResolvedOtlp {
   const o = options.otlp ?? {};
   const protocol = pick('otlp.protocol', o.protocol, env, 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL');
-  if (protocol !== undefined && String(protocol.value).toLowerCase() === 'grpc') {
+  if (protocol !== undefined && typeof protocol.value === 'string' && protocol.value.toLowerCase() === 'grpc') {
     throw new P2pTelemetryConfigError(
       protocol.setting,
       protocol.value,
