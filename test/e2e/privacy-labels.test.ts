@@ -16,13 +16,12 @@ import {
   ADDRESS_PEER_IDS,
   KNOWN_PEER_IDS,
   LOCAL_ID,
-  MULTIADDR_PEER_IDS,
   hashedLabel,
   hashedMonitorConfig,
   recordPeers,
 } from '../support/privacy-scenario';
 
-const ALL_IDS = [...KNOWN_PEER_IDS, ...ADDRESS_PEER_IDS, ...MULTIADDR_PEER_IDS];
+const ALL_IDS = [...KNOWN_PEER_IDS, ...ADDRESS_PEER_IDS];
 const REPO_ROOT = join(__dirname, '..', '..');
 
 let telemetry: P2pTelemetry | undefined;
@@ -57,7 +56,7 @@ function rejectedAsAddress(body: string): number {
 }
 
 test('the address scan finds every form of address used here (it is not vacuous)', () => {
-  for (const id of [...ADDRESS_PEER_IDS, ...MULTIADDR_PEER_IDS]) expect({ id, found: findIpAddresses(`x{peer_id="${id}"} 1`).length > 0 }).toEqual({ id, found: true });
+  for (const id of ADDRESS_PEER_IDS) expect({ id, found: findIpAddresses(`x{peer_id="${id}"} 1`).length > 0 }).toEqual({ id, found: true });
   expect(findIpAddresses('le="0.005",otel_scope_version="0.1.0",telemetry_sdk_version="2.12.1" 1.5e+3 deadbeefcafe0123 12:30:45')).toEqual([]);
 });
 
@@ -69,7 +68,7 @@ test('hash mode: a full Prometheus scrape holds no raw peer id and no IP address
   expect(findIpAddresses(body)).toEqual([]);
   expect(rawIdsIn(body, [...ALL_IDS, LOCAL_ID])).toEqual([]);
   // The records did land: ordinary ids and multiaddrs as their HMACs, addresses rejected.
-  for (const id of [...KNOWN_PEER_IDS, ...MULTIADDR_PEER_IDS]) expect(body).toContain(`peer_id="${hashedLabel(id)}"`);
+  for (const id of KNOWN_PEER_IDS) expect(body).toContain(`peer_id="${hashedLabel(id)}"`);
   for (const id of ADDRESS_PEER_IDS) expect(body).not.toContain(hashedLabel(id));
   expect(rejectedAsAddress(body)).toBeGreaterThanOrEqual(ADDRESS_PEER_IDS.length);
   const peerLabels = new Set([...parsePrometheusText(body).values()].flatMap((f) => f.samples.map((s) => s.labels.peer_id)).filter((v) => v !== undefined));
@@ -124,7 +123,7 @@ describe.each<OtlpProtocol>(['http/json', 'http/protobuf'])('hash mode over OTLP
       expect(decoded.resource['service.name']).toBe('privacy-test');
     }
     // The records did reach the payload, hashed.
-    const expected = [...KNOWN_PEER_IDS, ...MULTIADDR_PEER_IDS].map(hashedLabel);
+    const expected = KNOWN_PEER_IDS.map(hashedLabel);
     expect(expected.filter((label) => !peerIds.has(label))).toEqual([]);
     expect([...peerIds].filter((v) => !expected.includes(v) && v !== 'other')).toEqual([]);
   });

@@ -4,7 +4,7 @@
  * forced export and the final one at shutdown, to PRIVACY_OTLP_URL with PRIVACY_OTLP_PROTOCOL.
  */
 import { startP2pTelemetry, type OtlpProtocol } from '@p2p-otel/sdk';
-import { ADDRESS_PEER_IDS, KNOWN_PEER_IDS, MULTIADDR_PEER_IDS, hashedMonitorConfig, recordPeers } from './privacy-scenario';
+import { ADDRESS_PEER_IDS, KNOWN_PEER_IDS, hashedMonitorConfig, recordPeers } from './privacy-scenario';
 
 async function main(): Promise<void> {
   const telemetry = await startP2pTelemetry({
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     registerGlobal: false,
     monitor: hashedMonitorConfig(),
   });
-  recordPeers(telemetry.monitor, [...KNOWN_PEER_IDS, ...ADDRESS_PEER_IDS, ...MULTIADDR_PEER_IDS]);
+  recordPeers(telemetry.monitor, [...KNOWN_PEER_IDS, ...ADDRESS_PEER_IDS]);
   await telemetry.forceFlush();
   await telemetry.shutdown();
 }

@@ -4,14 +4,22 @@ import type { P2pMonitor, P2pMonitorConfig } from '@p2p-otel/instrumentation';
 /** Ordinary peer ids (Iroh-like, 64 hex characters): their labels must be HMACs, never the ids. */
 export const KNOWN_PEER_IDS = ['a1'.repeat(32), 'b2c3'.repeat(16), '4e5f6a7b8c'.padEnd(64, '9')] as const;
 
-/** Ids that are addresses, as a careless integration might pass: never a label, in any mode. */
-export const ADDRESS_PEER_IDS = ['10.1.2.3', '192.168.0.7:4001', '2001:db8::7', '[2001:db8::8]:9000', '::ffff:172.16.5.4', 'fe80::1'] as const;
-
 /**
- * Multiaddrs: not recognised as addresses by the peer-id policy (see docs/security.md), so only
- * hashing (or `none`) keeps their addresses out of labels.
+ * Ids that are or carry addresses, as a careless integration might pass (plain, with port, a
+ * multiaddr, embedded): never a label, in any mode.
  */
-export const MULTIADDR_PEER_IDS = ['/ip4/203.0.113.9/udp/4433/quic-v1/p2p/12D3KooWExample', '/ip6/::1/tcp/4001', '/ip6/2001:db8::9/tcp/4001'] as const;
+export const ADDRESS_PEER_IDS = [
+  '10.1.2.3',
+  '192.168.0.7:4001',
+  '2001:db8::7',
+  '[2001:db8::8]:9000',
+  '::ffff:172.16.5.4',
+  'fe80::1',
+  '/ip4/203.0.113.9/udp/4433/quic-v1/p2p/12D3KooWExample',
+  '/ip6/::1/tcp/4001',
+  '/ip6/2001:db8::9/tcp/4001',
+  'node@198.51.100.23',
+] as const;
 
 export const HASH_KEY = 'privacy-test-deployment-secret';
 export const LOCAL_ID = 'c0ffee'.padEnd(64, '0');

@@ -44,11 +44,33 @@ describe('peer-label policy', () => {
     expect(() => fastPath({ messageTypes: ['ok', ''] })).toThrow(/messageTypes/);
   });
 
-  it.each(['192.168.1.20', '10.0.0.1:4433', '::1', '[fe80::1]:9000', '2001:db8::8a2e:370:7334'])('never labels the address %s', (a) => {
+  it.each([
+    '192.168.1.20',
+    '10.0.0.1:4433',
+    '::1',
+    '[fe80::1]:9000',
+    '2001:db8::8a2e:370:7334',
+    '/ip4/203.0.113.9/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo',
+    '/ip6/::1/udp/4001/quic-v1',
+    'node@10.0.0.7',
+    'peer-192.168.0.4-east',
+  ])('never labels the address %s', (a) => {
     expect(looksLikeAddress(a)).toBe(true);
   });
 
-  it.each([ID, '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo', 'node-1', 'abc:def'])('accepts the peer id %s', (id) => {
+  it.each([ID, '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo', 'node-1', 'abc:def', 'v1.2.3.4567', '/dns4/example.org/tcp/4001', 'build-1.2.3'])('accepts the peer id %s', (id) => {
     expect(looksLikeAddress(id)).toBe(false);
+  });
+});
+
+describe('learned label values', () => {
+  it('never learns an address-looking message type, resource type or protocol version: it is "other"', async () => {
+    const h = fastPath({});
+    h.monitor.recordMessage(ID, '10.9.9.9', 10);
+    h.monitor.recordMessage(ID, 'gossip', 10);
+    h.monitor.recordProtocolVersion(ID, '/ip4/10.0.0.1/tcp/1', true);
+    const rm = await h.collect();
+    expect(new Set(points(rm, 'messagesSent').map((p) => p.attributes.message_type))).toEqual(new Set(['other', 'gossip']));
+    expect(points(rm, 'protocolVersion').map((p) => p.attributes.version)).toEqual(['other']);
   });
 });

@@ -177,9 +177,22 @@ export class PeerLabels {
 
 const HOST_PORT = /^\[?([0-9A-Fa-f:.]+?)\]?(?::\d{1,5})?$/;
 
-/** An IP address, with or without brackets and port, is never a label. */
+/** A multiaddr's IP component (`/ip4/203.0.113.9/tcp/4001/p2p/…`, `/ip6/::1/…`). */
+const MULTIADDR_IP = /\/ip[46]\//i;
+/** A dotted quad inside a longer id (`node@10.0.0.7`), not part of a longer run of digits and dots. */
+const EMBEDDED_IPV4 = /(?<![0-9.])(?:\d{1,3}\.){3}\d{1,3}(?![0-9.])/g;
+
+/**
+ * An IP address, with or without brackets and port, or an id that carries one (a multiaddr, a
+ * dotted quad inside it), is never a label: a label is exported to every backend the metrics reach.
+ */
 export function looksLikeAddress(id: string): boolean {
   if (isIP(id) !== 0) return true;
   const m = HOST_PORT.exec(id);
-  return m !== null && isIP(m[1] as string) !== 0;
+  if (m !== null && isIP(m[1] as string) !== 0) return true;
+  if (MULTIADDR_IP.test(id)) return true;
+  if (id.includes('.')) {
+    for (const quad of id.matchAll(EMBEDDED_IPV4)) if (isIP(quad[0]) === 4) return true;
+  }
+  return false;
 }

@@ -1,4 +1,5 @@
 import { OTHER } from '../schema/label-values.js';
+import { looksLikeAddress } from './peer-labels.js';
 
 /**
  * Maps a label value to a dense index, so that series live at fixed offsets of typed arrays.
@@ -47,7 +48,8 @@ export class ValueIndex {
   }
 
   private learn(value: string): number {
-    if (this.learned >= this.learnCapacity || value.length === 0 || value.length > MAX_LEARNED_VALUE_LENGTH) {
+    // An address-looking value is never learned as a label (it is `other`): labels reach every backend.
+    if (this.learned >= this.learnCapacity || value.length === 0 || value.length > MAX_LEARNED_VALUE_LENGTH || looksLikeAddress(value)) {
       return -1;
     }
     const i = this.values.length - 1 - this.learnCapacity + this.learned; // learned slots sit before `other`
