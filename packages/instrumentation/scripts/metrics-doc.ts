@@ -59,7 +59,7 @@ const REASON_MEANINGS: Record<RejectReason, string> = {
   invalid_number: 'a number parameter was NaN, infinite, not a number or, for an amount, above 2^53 - 1 (`Number.MAX_SAFE_INTEGER`: sums of larger values overflow to Infinity); or a ratio above 1 (clamped to 1, record kept)',
   negative: 'a size, count or duration below zero',
   invalid_peer_id: `a peer id that is not a string, is empty or is longer than \`maxPeerIdLength\` (default ${DEFAULT_MAX_PEER_ID_LENGTH})`,
-  peer_id_is_address: 'a peer id that is an IP address, with or without brackets and port; in `short` mode also one whose short label would be one (`10.0.0.123-node`)',
+  peer_id_is_address: 'a peer id that is an IP address, with or without brackets and port, or carries one (a multiaddr `/ip4/…` or `/ip6/…`, a dotted quad inside it); in `short` mode also one whose short label would be one (`10.0.0.123-node`)',
   unknown_value: 'a value outside a closed set, a non-boolean flag, or a non-string for an application-configured set',
   over_capacity: `a bounded set is full: the known-peer set (\`${opt('maxKnownPeers')}\`) or the topology graph (\`${opt('maxTopologyNodes')}\`); the peer or link is not tracked`,
   internal_error: 'an exception inside the monitor, caught before it reached the caller (a bug: please report it)',
