@@ -19,8 +19,9 @@ import { irohEchoSection } from './iroh-echo.js';
 import { collectionCostSection } from './collection-cost.js';
 import { memorySection } from './memory.js';
 import { tcpThroughputSection } from './tcp-throughput.js';
+import { simScaleSection } from './sim-scale.js';
 
-const SECTIONS: readonly Section[] = [hotPathSection, wrappedSendSection, tcpThroughputSection, irohEchoSection, collectionCostSection, memorySection];
+const SECTIONS: readonly Section[] = [hotPathSection, wrappedSendSection, tcpThroughputSection, irohEchoSection, collectionCostSection, memorySection, simScaleSection];
 
 interface Cli {
   quick: boolean;

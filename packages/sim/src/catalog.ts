@@ -1,3 +1,4 @@
+import { createRandom } from './random.js';
 import type { Scenario } from './simulate.js';
 
 /**
@@ -101,6 +102,27 @@ export const catalog = {
     ],
   }),
 
+  /**
+   * A large network in steady state, for throughput: the `sim-scale` benchmark runs it with 1,000
+   * nodes for a simulated hour. The overlay is `scaleOverlay(nodes)`, a ring plus one random chord
+   * per node (4 connections per node on average, a small random gossip mesh). Each node gossips
+   * 1 kB to each connected peer every 4 s ±10 % (about one message sent and one received per node
+   * per second: 1,000 messages a simulated second at 1,000 nodes), health-checks each peer every
+   * 30 s, repeats static discovery every 60 s and redials missing neighbours every second (as
+   * every scenario does); links are 20 ms + up to 10 ms of jitter. Only n0 publishes the overlay
+   * it sees (every 60 s), as a monitoring node would: that snapshot names every node, and each
+   * publisher would keep a graph of the whole network and compute its diameter (nodes × links).
+   */
+  scale: (nodes = 1_000, durationMs = 3_600_000): Scenario => ({
+    name: `scale ${nodes}`,
+    nodes,
+    links: scaleOverlay(nodes),
+    durationMs,
+    link: { latencyMs: 20, jitterMs: 10 },
+    behaviour: { trafficIntervalMs: 4_000, healthIntervalMs: 30_000, discoveryIntervalMs: 60_000, topologyIntervalMs: 0 },
+    nodeBehaviour: { 0: { topologyIntervalMs: 60_000 } },
+  }),
+
   /** 100,000 short-lived peers (100 every 100 ms, each known for 5 s, one message each) at n0. */
   cardinalityStorm: (peers = 100_000): Scenario => ({
     name: 'cardinality storm',
@@ -110,3 +132,24 @@ export const catalog = {
     steps: [{ at: 1_000, do: 'churn', node: 0, peers, batch: 100, everyMs: 100, lifetimeMs: 5_000 }],
   }),
 } as const;
+
+/**
+ * The overlay of `catalog.scale`: a ring (n{i} - n{i+1}) plus, from each node, one chord to a node
+ * drawn at random (the same for the same size) that it is not linked to yet. Every node has two
+ * ring links and about two chords: a connected graph whose diameter grows like log(nodes).
+ */
+export function scaleOverlay(nodes: number): [number, number][] {
+  const random = createRandom(nodes).fork('overlay');
+  const pairs: [number, number][] = [];
+  const linked = new Set<string>();
+  const add = (a: number, b: number): boolean => {
+    const key = a < b ? `${a}-${b}` : `${b}-${a}`;
+    if (a === b || linked.has(key)) return false;
+    linked.add(key);
+    pairs.push([a, b]);
+    return true;
+  };
+  for (let i = 0; i < nodes && nodes > 1; i++) add(i, (i + 1) % nodes);
+  if (nodes > 3) for (let i = 0; i < nodes; i++) for (let tries = 0; tries < 10 && !add(i, Math.floor(random() * nodes)); tries++);
+  return pairs;
+}

@@ -16,6 +16,8 @@ export interface Host {
   now(): number;
   /** Resolves after `ms` virtual ms; never, once this process has crashed. */
   sleep(ms: number): Promise<void>;
+  /** Calls `fn` after `ms` virtual ms; never, once this process has crashed. */
+  after(ms: number, fn: () => void): void;
   /** Whether this process has crashed (everything it started stops). */
   readonly dead: boolean;
   /** The live transport of a node, or undefined when that node is down. */
@@ -25,21 +27,29 @@ export interface Host {
 }
 
 /**
- * One packet (or one flight of a reliable transmission) from `host` to `to`: resolves after the
+ * One packet (or one flight of a reliable transmission) from `host` to `to`: `done()` after the
  * one-way delay; lost packets are retransmitted after an exponentially backed-off timeout
- * (max(200, 3 × latency) ms, doubling), `retries` times, then the transmission fails with
- * ETIMEDOUT. A peer that is down answers with ECONNRESET after the one-way delay.
+ * (max(200, 3 × latency) ms, doubling), `retries` times, then `done(ETIMEDOUT)`. A peer that is
+ * down answers with `done(ECONNRESET)` after the one-way delay. Nothing is called once `host` has
+ * crashed. (Callbacks rather than a promise: this runs for every message of a run.)
  */
-export async function transmit(host: Host, to: string, retries = 3): Promise<void> {
+export function transmit(host: Host, to: string, done: (error?: Error) => void, retries = 3): void {
   const base = Math.max(200, 3 * host.net.link(host.id, to).latencyMs);
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    if (host.net.lost(host.id, to)) {
-      await host.sleep(base * 2 ** attempt);
-      continue;
+  let attempt = 0;
+  const arrived = (): void => {
+    if (host.transportOf(to) === undefined) done(netError('ECONNRESET', `${to}: connection reset by peer`));
+    else done();
+  };
+  const fly = (): void => {
+    if (attempt > retries) {
+      done(netError('ETIMEDOUT', `${to}: timed out after ${retries + 1} transmissions`));
+      return;
     }
-    await host.sleep(host.net.delay(host.id, to));
-    if (host.transportOf(to) === undefined) throw netError('ECONNRESET', `${to}: connection reset by peer`);
-    return;
-  }
-  throw netError('ETIMEDOUT', `${to}: timed out after ${retries + 1} transmissions`);
+    if (host.net.lost(host.id, to)) {
+      host.after(base * 2 ** attempt++, fly);
+      return;
+    }
+    host.after(host.net.delay(host.id, to), arrived);
+  };
+  fly();
 }

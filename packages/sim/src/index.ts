@@ -5,6 +5,6 @@ export { SimConnector, SimConnection, DEFAULT_CONNECTOR, type ConnectorSettings 
 export { SimTransport, SimSendQueue, type SimMessage, type SimMessageHandler } from './transport.js';
 export { SimManager, LookupError, SyncError } from './manager.js';
 export { createRandom, normal, type Random } from './random.js';
-export { withVirtualTime, SIM_EPOCH_MS } from './virtual-time.js';
+export { withVirtualTime, SIM_EPOCH_MS, type VirtualClock } from './virtual-time.js';
 export { collectNode, points, value, histogram, type Snapshot, type NodeSnapshot, type MetricPoint, type HistogramValue } from './snapshot.js';
-export { catalog } from './catalog.js';
+export { catalog, scaleOverlay } from './catalog.js';

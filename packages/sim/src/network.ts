@@ -35,6 +35,7 @@ export class Network {
   }
 
   link(a: string, b: string): LinkSpec {
+    if (this.overrides.size === 0) return this.defaults;
     const o = this.overrides.get(key(a, b));
     return o === undefined ? this.defaults : { ...this.defaults, ...o };
   }
@@ -63,6 +64,7 @@ export class Network {
   }
 
   reachable(a: string, b: string): boolean {
+    if (this.group.size === 0) return true;
     return (this.group.get(a) ?? -1) === (this.group.get(b) ?? -1);
   }
 

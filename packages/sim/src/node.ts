@@ -90,8 +90,46 @@ export interface WorldLink {
   transportOf(id: string): SimTransport | undefined;
   processingMsOf(id: string): number;
   discoveryFailure(id: string, method: DiscoveryMethod): DiscoveryFailureReason | undefined;
-  /** Overlay links currently established between live processes, both ways. */
-  connectedAdjacency(): Map<string, Set<string>>;
+  /** Overlay links currently established between live processes, both ways: sorted neighbour ids per node. */
+  connectedAdjacency(): ReadonlyMap<string, readonly string[]>;
+  /** A connection was made or dropped: connectedAdjacency() must be rebuilt. */
+  overlayChanged(): void;
+}
+
+/** A Map that reports every change (the world caches the overlay it makes up). */
+class ObservedMap<K, V> extends Map<K, V> {
+  onChange: (() => void) | undefined;
+
+  override set(key: K, value: V): this {
+    super.set(key, value);
+    this.onChange?.();
+    return this;
+  }
+
+  override delete(key: K): boolean {
+    const deleted = super.delete(key);
+    if (deleted) this.onChange?.();
+    return deleted;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.onChange?.();
+  }
+}
+
+/**
+ * Zero-filled payloads shared by every message of a size: only their length is simulated, and a
+ * fresh buffer per message is most of a large run's garbage.
+ */
+const payloads = new Map<number, Uint8Array>();
+function payloadOf(bytes: number): Uint8Array {
+  let payload = payloads.get(bytes);
+  if (payload === undefined) {
+    payload = new Uint8Array(bytes);
+    if (payloads.size < 64) payloads.set(bytes, payload);
+  }
+  return payload;
 }
 
 /**
@@ -107,10 +145,11 @@ export class NodeProcess implements Host {
   readonly manager: SimManager;
   readonly health: P2pHealthChecker | undefined;
   /** Neighbours this process holds a connection to. */
-  readonly connections = new Map<string, SimConnection>();
+  readonly connections: Map<string, SimConnection> = new ObservedMap<string, SimConnection>();
   private readonly dialling = new Set<string>();
   private readonly known = new Set<string>();
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Every neighbour connected, as of the last change of `connections` (undefined: not known). */
+  private allConnected: boolean | undefined;
   private crashed = false;
 
   constructor(
@@ -122,6 +161,10 @@ export class NodeProcess implements Host {
     readonly random: Random,
   ) {
     const b = behaviour;
+    (this.connections as ObservedMap<string, SimConnection>).onChange = () => {
+      this.allConnected = undefined;
+      world.overlayChanged();
+    };
     const now = (): number => world.clock();
     this.p2p = new P2pInstrumentation({ localPeerId: id, clock: now, messageTypes: b.messageTypes, resourceTypes: b.resourceTypes });
     this.producer = this.p2p.createMetricProducer();
@@ -170,24 +213,41 @@ export class NodeProcess implements Host {
     return new Promise((resolve) => this.after(ms, resolve));
   }
 
-  /** Runs `fn` after `ms`, unless the process crashed meanwhile. */
+  /**
+   * Runs `fn` after `ms`, unless the process crashed meanwhile. (A crash does not clear the
+   * process's timers: they fire and do nothing, which keeps per-timer bookkeeping off the path of
+   * every message.)
+   */
   after(ms: number, fn: () => void): void {
     if (this.crashed) return;
-    const handle = setTimeout(() => {
-      this.timers.delete(handle);
+    setTimeout(() => {
       if (!this.crashed) fn();
     }, ms);
-    this.timers.add(handle);
   }
 
   /** Runs `fn` every `ms` × (1 ± jitter), the first time after `firstMs`. */
   every(ms: number, jitter: number, fn: () => void, firstMs = ms): void {
-    const next = (delay: number): void =>
-      this.after(delay, () => {
-        fn();
-        next(ms * (1 + jitter * (2 * this.random() - 1)));
-      });
-    next(firstMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timerDelay = NaN;
+    const tick = (): void => {
+      if (this.crashed) return;
+      fn();
+      // Drawn even when jitter is 0 (and after a crash in fn): every process's random stream
+      // advances the same way whatever the settings.
+      const delay = ms * (1 + jitter * (2 * this.random() - 1));
+      if (this.crashed) return;
+      // The same delay again (no jitter): re-arm the timer that just fired, which schedules
+      // exactly as a new one would, without allocating one per round.
+      if (delay === timerDelay && timer !== undefined && typeof timer.refresh === 'function') timer.refresh();
+      else {
+        timer = setTimeout(tick, delay);
+        timerDelay = delay;
+      }
+    };
+    if (!this.crashed) {
+      timer = setTimeout(tick, firstMs);
+      timerDelay = firstMs;
+    }
   }
 
   start(): void {
@@ -205,8 +265,6 @@ export class NodeProcess implements Host {
   /** The process dies: its timers stop, its connections vanish, nothing more is recorded. */
   crash(): void {
     this.crashed = true;
-    for (const handle of this.timers) clearTimeout(handle);
-    this.timers.clear();
     this.health?.stop();
     this.connector.shutdown();
     for (const connection of this.connections.values()) connection.close('crashed');
@@ -242,6 +300,10 @@ export class NodeProcess implements Host {
 
   private maintain(): void {
     if (this.crashed) return;
+    // The steady state: nothing to dial. (A per-second loop over every neighbour is a large
+    // share of a thousand-node run otherwise.)
+    if (this.allConnected === undefined) this.allConnected = this.neighbours.every((peer) => this.connections.has(peer));
+    if (this.allConnected) return;
     for (const peer of this.neighbours) {
       if (this.known.has(peer) && !this.connections.has(peer) && !this.dialling.has(peer)) void this.connect(peer);
     }
@@ -273,7 +335,7 @@ export class NodeProcess implements Host {
   /** Sends one message; a send that times out or is reset drops the connection. */
   send(peer: string, type: string, bytes: number): void {
     if (this.crashed) return;
-    const message: SimMessage = { type, payload: new Uint8Array(bytes) };
+    const message: SimMessage = { type, payload: payloadOf(bytes) };
     this.transport.sendToPeer(peer, message).catch((e: { code?: string }) => {
       if (this.crashed || (e.code !== 'ETIMEDOUT' && e.code !== 'ECONNRESET')) return;
       const connection = this.connections.get(peer);
@@ -281,13 +343,16 @@ export class NodeProcess implements Host {
     });
   }
 
-  private async ping(peer: string): Promise<number | void> {
-    if (this.net.lost(this.id, peer)) return new Promise<never>(() => undefined);
-    const out = this.net.delay(this.id, peer);
-    await this.sleep(out);
-    if (this.transportOf(peer) === undefined) throw netError('ECONNRESET', `${peer}: connection reset by peer`);
-    if (this.net.lost(peer, this.id)) return new Promise<never>(() => undefined);
-    await this.sleep(this.net.delay(peer, this.id));
+  /** One ping: out and back; a lost packet never answers (the health checker's timeout ends it). */
+  private ping(peer: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.net.lost(this.id, peer)) return;
+      this.after(this.net.delay(this.id, peer), () => {
+        if (this.transportOf(peer) === undefined) return reject(netError('ECONNRESET', `${peer}: connection reset by peer`));
+        if (this.net.lost(peer, this.id)) return;
+        this.after(this.net.delay(peer, this.id), resolve);
+      });
+    });
   }
 
   /** Publishes the overlay graph this node can see: the established links of its connected component. */
@@ -296,9 +361,10 @@ export class NodeProcess implements Host {
     const seen = new Set<string>([this.id]);
     const queue = [this.id];
     const adjacency: Record<string, string[]> = {};
-    for (let node = queue.shift(); node !== undefined; node = queue.shift()) {
-      const next = [...(all.get(node) ?? [])].sort();
-      adjacency[node] = next;
+    for (let head = 0; head < queue.length; head++) {
+      const node = queue[head] as string;
+      const next = all.get(node) ?? [];
+      adjacency[node] = next.slice();
       for (const n of next) if (!seen.has(n)) (seen.add(n), queue.push(n));
     }
     this.manager.topology(adjacency);
@@ -317,7 +383,7 @@ export class NodeProcess implements Host {
       for (let i = 0; i < batch && next < peers; i++) ids.push(`${prefix}${next++}`);
       for (const peerId of ids) {
         this.manager.discovered(peerId, method);
-        this.transport.receive(peerId, { type: messageType, payload: new Uint8Array(bytes) });
+        this.transport.receive(peerId, { type: messageType, payload: payloadOf(bytes) });
       }
       this.after(lifetimeMs, () => ids.forEach((peerId) => this.manager.lost(peerId)));
       if (next < peers) this.after(everyMs, tick);

@@ -4,7 +4,7 @@ import { DEFAULT_BEHAVIOUR, NodeProcess, type ChurnOptions, type NodeBehaviour, 
 import { createRandom, type Random } from './random.js';
 import { collectNode, type NodeSnapshot, type Snapshot } from './snapshot.js';
 import type { SimTransport } from './transport.js';
-import { withVirtualTime } from './virtual-time.js';
+import { withVirtualTime, type VirtualClock } from './virtual-time.js';
 
 /** A node by index (0-based) or id (`n0`, `n1`, …). */
 export type NodeRef = number | string;
@@ -69,6 +69,8 @@ export interface SimulationResult {
   events: SimEvent[];
   /** Virtual ms simulated. */
   durationMs: number;
+  /** Virtual timers fired during the run (every timeout, interval round and immediate): its events, for throughput figures. */
+  timersFired: number;
 }
 
 /** The world as a script sees it. */
@@ -126,15 +128,23 @@ class SimWorld implements World, WorldLink {
   readonly net: Network;
   readonly nodes: SimNode[];
   readonly events: SimEvent[] = [];
+  private readonly epochMs: number;
+  private readonly byId = new Map<string, SimNode>();
   private readonly failures = new Map<string, DiscoveryFailureReason>();
   private readonly processing = new Map<string, number>();
+  /** Bumped whenever a process starts or crashes or a connection is made or dropped. */
+  private overlayVersion = 0;
+  /** connectedAdjacency() as of overlayVersion: neighbour lists, sorted. */
+  private overlay: { version: number; adjacency: Map<string, readonly string[]> } | undefined;
 
   constructor(
     private readonly scenario: Scenario,
     readonly random: Random,
-    private readonly epochMs: number,
+    /** The virtual clock (its `now` is what Date.now() returns, read without going through Date). */
+    private readonly time: VirtualClock,
     private readonly keepEvents: boolean,
   ) {
+    this.epochMs = time.now;
     this.net = new Network(scenario.link ?? {}, random.fork('network'));
     const ids = Array.from({ length: scenario.nodes }, (_, i) => `n${i}`);
     const neighbours = ids.map(() => new Set<string>());
@@ -148,10 +158,11 @@ class SimWorld implements World, WorldLink {
       this.processing.set(id, behaviour.processingMs);
       return { id, index, neighbours: [...neighbours[index]!], behaviour, process: undefined, incarnation: 0, last: undefined };
     });
+    for (const node of this.nodes) this.byId.set(node.id, node);
   }
 
   get now(): number {
-    return Date.now() - this.epochMs;
+    return this.time.now - this.epochMs;
   }
 
   get nodeIds(): readonly string[] {
@@ -159,14 +170,14 @@ class SimWorld implements World, WorldLink {
   }
 
   node(ref: NodeRef): SimNode {
-    const node = typeof ref === 'number' ? this.nodes[ref] : this.nodes.find((n) => n.id === ref);
+    const node = typeof ref === 'number' ? this.nodes[ref] : this.byId.get(ref);
     if (node === undefined) throw new RangeError(`no node ${String(ref)}`);
     return node;
   }
 
   // WorldLink
   clock(): number {
-    return Date.now();
+    return this.time.now;
   }
 
   logNode(node: string, kind: string, details: Record<string, unknown> = {}): void {
@@ -180,7 +191,7 @@ class SimWorld implements World, WorldLink {
   }
 
   transportOf(id: string): SimTransport | undefined {
-    return this.nodes.find((n) => n.id === id)?.process?.transport;
+    return this.byId.get(id)?.process?.transport;
   }
 
   processingMsOf(id: string): number {
@@ -191,11 +202,18 @@ class SimWorld implements World, WorldLink {
     return this.failures.get(`${id}/${method}`) ?? this.failures.get(`*/${method}`);
   }
 
-  connectedAdjacency(): Map<string, Set<string>> {
-    const adjacency = new Map<string, Set<string>>();
+  overlayChanged(): void {
+    this.overlayVersion++;
+  }
+
+  connectedAdjacency(): ReadonlyMap<string, readonly string[]> {
+    // Rebuilt only after a change: every node publishing its view every few seconds would
+    // otherwise cost nodes × links each time.
+    if (this.overlay?.version === this.overlayVersion) return this.overlay.adjacency;
+    const sets = new Map<string, Set<string>>();
     const add = (a: string, b: string): void => {
-      let set = adjacency.get(a);
-      if (set === undefined) adjacency.set(a, (set = new Set()));
+      let set = sets.get(a);
+      if (set === undefined) sets.set(a, (set = new Set()));
       set.add(b);
     };
     for (const node of this.nodes) {
@@ -205,6 +223,9 @@ class SimWorld implements World, WorldLink {
         add(peer, node.id);
       }
     }
+    const adjacency = new Map<string, readonly string[]>();
+    for (const [id, set] of sets) adjacency.set(id, [...set].sort());
+    this.overlay = { version: this.overlayVersion, adjacency };
     return adjacency;
   }
 
@@ -227,6 +248,7 @@ class SimWorld implements World, WorldLink {
   start(node: SimNode): void {
     node.incarnation++;
     node.process = new NodeProcess(node.id, node.incarnation, node.neighbours, node.behaviour, this, this.random.fork(`${node.id}#${node.incarnation}`));
+    this.overlayChanged();
     node.process.start();
     this.scenario.onStart?.(node.process, this);
   }
@@ -237,6 +259,7 @@ class SimWorld implements World, WorldLink {
     node.last = collectNode(node.process.producer, this.epochMs, false, node.incarnation);
     node.process.crash();
     node.process = undefined;
+    this.overlayChanged();
     this.log('crash', {}, node.id);
   }
 
@@ -328,8 +351,7 @@ class SimWorld implements World, WorldLink {
  */
 export async function simulate(scenario: Scenario, options: SimulateOptions): Promise<SimulationResult> {
   return withVirtualTime(async (clock) => {
-    const epochMs = clock.now;
-    const world = new SimWorld(scenario, createRandom(options.seed), epochMs, options.events ?? true);
+    const world = new SimWorld(scenario, createRandom(options.seed), clock, options.events ?? true);
     try {
       for (const node of world.nodes) world.start(node);
       const steps = [...(scenario.steps ?? [])].sort((a, b) => a.at - b.at);
@@ -338,7 +360,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions): Pr
       await clock.tickAsync(scenario.durationMs);
       const snapshot: Snapshot = {};
       for (const node of world.nodes) snapshot[node.id] = world.collect(node.id);
-      return { snapshot, events: world.events, durationMs: scenario.durationMs };
+      return { snapshot, events: world.events, durationMs: scenario.durationMs, timersFired: clock.fired };
     } finally {
       for (const node of world.nodes) {
         node.process?.stop();

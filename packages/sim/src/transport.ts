@@ -63,6 +63,14 @@ export class SimTransport {
   readonly queue: SimSendQueue;
   private readonly handlers = new Set<SimMessageHandler>();
   private draining = false;
+  /** The message holding the wire (for its busy time), before its flight. */
+  private onWire: Queued | undefined;
+  private readonly wireFree = (): void => {
+    const item = this.onWire as Queued;
+    this.onWire = undefined;
+    this.fly(item);
+    this.drain();
+  };
 
   constructor(
     private readonly host: Host,
@@ -73,7 +81,7 @@ export class SimTransport {
 
   sendToPeer(peerId: string, message: SimMessage): Promise<void> {
     const sent = this.queue.push(peerId, message);
-    if (!this.draining) void this.drain();
+    if (!this.draining) this.drain();
     return sent;
   }
 
@@ -91,21 +99,38 @@ export class SimTransport {
     for (const handler of this.handlers) handler(from, message);
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Puts queued messages on the wire one after the other: each leaves the queue, holds the wire
+   * for its busy time, then flies while the next one takes the wire. Stops when the queue is
+   * empty (the next send starts it again) or the process crashed (its timers never fire).
+   */
+  private drain(): void {
     this.draining = true;
-    try {
-      for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
-        const { to, message, resolve, reject } = item;
-        const busyMs = Math.max(this.host.net.wireMs(this.host.id, to, message.payload.byteLength), this.host.processingMsOf(to));
-        if (busyMs > 0) await this.host.sleep(busyMs);
-        transmit(this.host, to).then(() => {
-          const peer = this.host.transportOf(to);
-          if (peer === undefined) throw netError('ECONNRESET', `${to}: connection reset by peer`);
-          peer.receive(this.host.id, message);
-        }).then(resolve, reject);
+    for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
+      const busyMs = Math.max(this.host.net.wireMs(this.host.id, item.to, item.message.payload.byteLength), this.host.processingMsOf(item.to));
+      if (busyMs > 0) {
+        this.onWire = item;
+        this.host.after(busyMs, this.wireFree);
+        return;
       }
-    } finally {
-      this.draining = false;
+      this.fly(item);
     }
+    this.draining = false;
+  }
+
+  /** The message's flight: delivered to the receiver's handlers, then the send resolves. */
+  private fly(item: Queued): void {
+    const { to, message, resolve, reject } = item;
+    transmit(this.host, to, (error) => {
+      if (error !== undefined) return reject(error);
+      const peer = this.host.transportOf(to);
+      if (peer === undefined) return reject(netError('ECONNRESET', `${to}: connection reset by peer`));
+      try {
+        peer.receive(this.host.id, message);
+      } catch (e) {
+        return reject(e as Error);
+      }
+      resolve();
+    });
   }
 }
