@@ -28,7 +28,10 @@ const diagLines: { level: string; message: string; args: unknown[] }[] = [];
 
 beforeEach(async () => {
   diagLines.length = 0;
-  const at = (level: string) => (message: string, ...args: unknown[]) => void diagLines.push({ level, message, args });
+  const at =
+    (level: string) =>
+    (message: string, ...args: unknown[]) =>
+      void diagLines.push({ level, message, args });
   diag.setLogger({ error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), verbose: at('verbose') }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   telemetry = await startP2pTelemetry({ prometheus: { port: 0 }, registerGlobal: false, monitor: { peerId: { mode: 'full' } } });
 });
@@ -52,9 +55,7 @@ async function rejected(): Promise<Record<string, number>> {
  * puts its namespace first: ('@p2p-otel/instrumentation', 'p2p-otel: internal error ...', error).
  */
 const internalErrorsLogged = (): unknown[] =>
-  diagLines
-    .filter((l) => l.level === 'error' && [l.message, ...l.args].some((a) => typeof a === 'string' && a.includes('internal error')))
-    .map((l) => l.args.find((a) => a instanceof Error));
+  diagLines.filter((l) => l.level === 'error' && [l.message, ...l.args].some((a) => typeof a === 'string' && a.includes('internal error'))).map((l) => l.args.find((a) => a instanceof Error));
 
 test('transport extractors and connector options that throw: each failure counted as internal_error and logged with its error; sends, handlers and dials unchanged', async () => {
   const boom = (what: string) => (): never => {
@@ -98,11 +99,14 @@ test('transport extractors and connector options that throw: each failure counte
 test('a real opossum breaker and misbehaving breakers (on() that throws, throwing state getters, odd events, off() that throws): breakers behave the same, failures counted and logged', async () => {
   // A real breaker: its results must not change under observation.
   let calls = 0;
-  const real = new CircuitBreaker(async (fail: boolean) => {
-    calls++;
-    if (fail) throw new Error('refused');
-    return 'ok';
-  }, { errorThresholdPercentage: 1, volumeThreshold: 1, resetTimeout: 60_000 });
+  const real = new CircuitBreaker(
+    async (fail: boolean) => {
+      calls++;
+      if (fail) throw new Error('refused');
+      return 'ok';
+    },
+    { errorThresholdPercentage: 1, volumeThreshold: 1, resetTimeout: 60_000 },
+  );
   // One whose on() refuses the 'failure' listener and whose state getters throw.
   class ThrowingBreaker extends EventEmitter {
     override on(event: string | symbol, listener: (...a: unknown[]) => void): this {
@@ -124,7 +128,14 @@ test('a real opossum breaker and misbehaving breakers (on() that throws, throwin
     }
   }
   const clingy = new ClingyBreaker();
-  const connector = { connectToPeer: async (peer: string) => peer, breakers: new Map<string, unknown>([['peer-real', real], ['peer-throwing', throwing], ['peer-clingy', clingy]]) };
+  const connector = {
+    connectToPeer: async (peer: string) => peer,
+    breakers: new Map<string, unknown>([
+      ['peer-real', real],
+      ['peer-throwing', throwing],
+      ['peer-clingy', clingy],
+    ]),
+  };
   const EVENTS = ['open', 'halfOpen', 'close', 'failure'];
   const listeners = (b: EventEmitter): number[] => EVENTS.map((e) => b.listenerCount(e));
   const realListeners = listeners(real);
@@ -147,7 +158,11 @@ test('a real opossum breaker and misbehaving breakers (on() that throws, throwin
   const during = await rejected();
   // One refused on('failure') and one throwing `opened` getter, read when observation starts.
   expect(during['internal_error']! - before['internal_error']!).toBe(2);
-  expect(internalErrorsLogged().map((e) => (e as Error).message).sort()).toEqual(['on(failure) refused', 'opened getter failed']);
+  expect(
+    internalErrorsLogged()
+      .map((e) => (e as Error).message)
+      .sort(),
+  ).toEqual(['on(failure) refused', 'opened getter failed']);
 
   await telemetry!.shutdown(); // restores: clingy refuses, its four listeners stay, inert
   expect(listeners(real)).toEqual(realListeners);

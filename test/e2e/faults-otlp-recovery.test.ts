@@ -41,7 +41,10 @@ afterAll(async () => {
 });
 
 /** Messages sent, over every peer, in one export. */
-const total = (r: ReceivedRequest): number => decode(r).metrics.get(SENT)?.points.reduce((sum, p) => sum + (p.value ?? 0), 0) ?? -1;
+const total = (r: ReceivedRequest): number =>
+  decode(r)
+    .metrics.get(SENT)
+    ?.points.reduce((sum, p) => sum + (p.value ?? 0), 0) ?? -1;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const FAULTS: [string, CollectorMode][] = [

@@ -32,7 +32,6 @@ async function exportUnder(mode: CollectorMode): Promise<{ attempts: number; gap
   return { attempts: got.length, gaps: got.slice(1).map((r, i) => r.at - got[i]!.at), flushMs };
 }
 
-
 beforeAll(async () => {
   collector = await startFakeCollector();
   app = await startApp({
@@ -140,7 +139,9 @@ test('after all that, the application kept recording and one export to a healthy
   const { attempts } = await exportUnder({ kind: 'ok' });
   expect(attempts).toBe(1);
   const last = collector.requests[collector.requests.length - 1]!;
-  const total = decode(last).metrics.get(SENT)!.points.reduce((sum, p) => sum + (p.value ?? 0), 0);
+  const total = decode(last)
+    .metrics.get(SENT)!
+    .points.reduce((sum, p) => sum + (p.value ?? 0), 0);
   expect(total).toBe(recorded);
   const s = await app.status();
   expect(s.unhandledRejections).toEqual([]);

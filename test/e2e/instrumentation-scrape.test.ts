@@ -1,11 +1,4 @@
-import {
-  DESIGN_METRIC_IDS,
-  METRICS,
-  P2pHealthChecker,
-  REJECT_REASONS,
-  type MetricId,
-  type PingFunction,
-} from '@p2p-otel/instrumentation';
+import { DESIGN_METRIC_IDS, METRICS, P2pHealthChecker, REJECT_REASONS, type MetricId, type PingFunction } from '@p2p-otel/instrumentation';
 import { startP2pTelemetry, type P2pTelemetry } from '@p2p-otel/sdk';
 import { ReferenceConnector, type FakeConnection } from '../../packages/instrumentation/test/support/reference-connector';
 import { LookupError, ReferenceManager, SyncError } from '../../packages/instrumentation/test/support/reference-manager';

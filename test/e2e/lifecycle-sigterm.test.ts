@@ -28,7 +28,10 @@ afterEach(async () => {
   collector = undefined;
 });
 
-const total = (r: Parameters<typeof decode>[0]): number => decode(r).metrics.get(SENT)?.points.reduce((sum, p) => sum + (p.value ?? 0), 0) ?? -1;
+const total = (r: Parameters<typeof decode>[0]): number =>
+  decode(r)
+    .metrics.get(SENT)
+    ?.points.reduce((sum, p) => sum + (p.value ?? 0), 0) ?? -1;
 
 async function recordExactly(a: AppProcess, n: number): Promise<void> {
   await a.record(n);

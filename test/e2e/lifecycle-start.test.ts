@@ -13,7 +13,7 @@
  * monitor the application passed in is its own, and is left enabled.
  */
 import { diag, DiagLogLevel, metrics } from '@opentelemetry/api';
-import { METRICS, OtelP2pMonitor, P2pInstrumentation, instrumentName } from '@p2p-otel/instrumentation';
+import { METRICS, OtelP2pMonitor, type P2pInstrumentation, instrumentName } from '@p2p-otel/instrumentation';
 import { startP2pTelemetry, type P2pTelemetry } from '@p2p-otel/sdk';
 import { EventEmitter } from 'node:events';
 import { httpGet } from '../support/http';

@@ -65,7 +65,11 @@ beforeAll(async () => {
   const files = (await readdir(tarballs)).map((f) => join(tarballs, f));
   // npm, not pnpm: a plain user project. The api is the peer users bring; the SDK and exporter are what the
   // instrumentation README's own-MeterProvider example imports (npm picks the line that suits this Node).
-  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files, '@opentelemetry/api@^1.9.0', '@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus', '@number0/iroh@^1.1.0'], { cwd: app, timeout: 240_000, env: userEnv() });
+  await run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files, '@opentelemetry/api@^1.9.0', '@opentelemetry/sdk-metrics', '@opentelemetry/exporter-prometheus', '@number0/iroh@^1.1.0'],
+    { cwd: app, timeout: 240_000, env: userEnv() },
+  );
 }, 400_000);
 
 afterAll(async () => {
@@ -97,13 +101,35 @@ describe.each(PACKAGES)('@p2p-otel/%s README example, installed from its tarball
       // Compiled by tsc as a user's build would (type-checked, except Iroh's, see above), then run by plain node.
       const out = join(app, 'out');
       const check = p === 'instrumentation-iroh' ? ['--noCheck'] : [];
-      const tscArgs = [TSC, ...check, '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), '--outDir', out, file];
+      const tscArgs = [
+        TSC,
+        ...check,
+        '--strict',
+        '--skipLibCheck',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--target',
+        'es2022',
+        '--types',
+        'node',
+        '--typeRoots',
+        join(ROOT, 'node_modules', '@types'),
+        '--outDir',
+        out,
+        file,
+      ];
       await run(process.execPath, tscArgs, { cwd: app, timeout: 120_000 }).catch((e: { stdout?: string }) => {
         throw new Error(`${p}-example.${ext} does not compile against the installed package:\n${e.stdout ?? String(e)}`);
       });
       const port = String(await freePort());
       const compiled = join(out, `${p}-example.${ext === 'mts' ? 'mjs' : 'cjs'}`);
-      const { stdout, stderr } = await run(process.execPath, ['--no-deprecation', compiled], { cwd: app, timeout: 60_000, env: { ...userEnv(), RUST_BACKTRACE: '0', METRICS_PORT: port, OTEL_EXPORTER_PROMETHEUS_PORT: port } });
+      const { stdout, stderr } = await run(process.execPath, ['--no-deprecation', compiled], {
+        cwd: app,
+        timeout: 60_000,
+        env: { ...userEnv(), RUST_BACKTRACE: '0', METRICS_PORT: port, OTEL_EXPORTER_PROMETHEUS_PORT: port },
+      });
       expect(stderr).not.toMatch(/Error/);
       expect(stdout).toMatch(/^p2p_\w+(\{[^}]*\})? [1-9]/m); // a recorded value, read back from the scrape or the snapshot
     }

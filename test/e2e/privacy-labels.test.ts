@@ -12,14 +12,7 @@ import { findIpAddresses } from '../support/address-scan';
 import { request } from '../support/http-request';
 import { decodeOtlpExport, startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver';
 import { parsePrometheusText } from '../support/prometheus-text';
-import {
-  ADDRESS_PEER_IDS,
-  KNOWN_PEER_IDS,
-  LOCAL_ID,
-  hashedLabel,
-  hashedMonitorConfig,
-  recordPeers,
-} from '../support/privacy-scenario';
+import { ADDRESS_PEER_IDS, KNOWN_PEER_IDS, LOCAL_ID, hashedLabel, hashedMonitorConfig, recordPeers } from '../support/privacy-scenario';
 
 const ALL_IDS = [...KNOWN_PEER_IDS, ...ADDRESS_PEER_IDS];
 const REPO_ROOT = join(__dirname, '..', '..');

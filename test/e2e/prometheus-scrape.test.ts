@@ -69,7 +69,12 @@ test('histograms carry the schema buckets; other paths are 404', async () => {
   for (const id of DESIGN_METRIC_IDS) {
     const def = METRICS[id];
     if (def.instrument !== 'histogram') continue;
-    const bounds = new Set(families.get(def.name)?.samples.filter((s) => s.name === `${def.name}_bucket`).map((s) => s.labels.le));
+    const bounds = new Set(
+      families
+        .get(def.name)
+        ?.samples.filter((s) => s.name === `${def.name}_bucket`)
+        .map((s) => s.labels.le),
+    );
     expect({ name: def.name, bounds: [...bounds].sort() }).toEqual({ name: def.name, bounds: [...(def.buckets ?? []).map(String), '+Inf'].sort() });
   }
   expect((await httpGet(new URL('/other', metricsUrl).href)).status).toBe(404);

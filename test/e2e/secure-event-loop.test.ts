@@ -92,7 +92,7 @@ test(
     idle.disable();
 
     const histogram = monitorEventLoopDelay({ resolution: 10 });
-    let result;
+    let result: Awaited<ReturnType<typeof runScrapeLoad>> | undefined;
     try {
       result = await runScrapeLoad({ url, scrapers: SCRAPERS, durationMs: SECONDS * 1_000, headers, pauseAfterRefusalMs: 10 }, () => histogram.enable());
     } finally {

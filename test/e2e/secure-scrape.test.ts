@@ -311,7 +311,7 @@ describe('configuration errors at startup', () => {
     expect(e.message).toContain('EISDIR');
   });
 
-  test('files that are not PEM, and a key that is not the certificate\'s', async () => {
+  test("files that are not PEM, and a key that is not the certificate's", async () => {
     const garbage = join(cert.dir, 'garbage.pem');
     writeFileSync(garbage, 'not a certificate\n');
     expect((await failure({}, { tls: { certFile: garbage, keyFile: cert.keyFile } })).setting).toBe('options.prometheus.tls.certFile');

@@ -35,9 +35,7 @@ export async function startApp(config: AppConfig): Promise<AppProcess> {
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let sigterm: ((v: { status: AppStatus; shutdownMs: number }) => void) | undefined;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })),
-  );
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })));
   void exited.then(() => pending.forEach((p) => p.reject(new Error('app exited'))));
   const ready = new Promise<string | undefined>((resolve, reject) => {
     void exited.then(({ code }) => reject(new Error(`app exited with ${code} before it was ready`)));

@@ -8,9 +8,7 @@ export interface ChildRequest {
   readonly op: keyof ChildOps;
   readonly args: unknown[];
 }
-export type ChildReply =
-  | { readonly id: number; readonly ok: true; readonly result: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: { name: string; message: string } };
+export type ChildReply = { readonly id: number; readonly ok: true; readonly result: unknown } | { readonly id: number; readonly ok: false; readonly error: { name: string; message: string } };
 
 type Remote = { [K in keyof ChildOps]: (...args: Parameters<ChildOps[K]>) => Promise<Awaited<ReturnType<ChildOps[K]>>> };
 
@@ -44,7 +42,8 @@ export async function startTelemetryProcess(env: Record<string, string> = {}): P
   });
   void exited.then(() => pending.forEach((p) => p.reject(new Error('telemetry child exited'))));
   await ready;
-  const call = (op: keyof ChildOps) =>
+  const call =
+    (op: keyof ChildOps) =>
     (...args: unknown[]): Promise<never> =>
       new Promise((resolve, reject) => {
         const id = nextId++;

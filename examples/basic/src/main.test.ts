@@ -61,9 +61,7 @@ describe('examples/basic', () => {
     const { status, body } = await scrape(demo.metricsUrl);
     expect(status).toBe(200);
 
-    const missing = METRIC_IDS.map((id) => METRICS[id].name).filter(
-      (name) => samples(body, name).length === 0 && samples(body, `${name}_count`).length === 0,
-    );
+    const missing = METRIC_IDS.map((id) => METRICS[id].name).filter((name) => samples(body, name).length === 0 && samples(body, `${name}_count`).length === 0);
     expect(missing).toEqual([]);
 
     for (const type of ['raft', 'gossip', 'ping']) {

@@ -165,7 +165,10 @@ export class IrohPeerConnector {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         // A dial that completes after its deadline is nobody's: close it.
-        pending.then((late) => late.close(0n, Array.from(Buffer.from('connect timed out'))), () => undefined);
+        pending.then(
+          (late) => late.close(0n, Array.from(Buffer.from('connect timed out'))),
+          () => undefined,
+        );
         reject(errorWithCode(`connect to ${peerId.slice(0, 10)} timed out after ${timeoutMs} ms`, 'ETIMEDOUT'));
       }, timeoutMs);
     });

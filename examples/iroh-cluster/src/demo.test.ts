@@ -75,18 +75,24 @@ describe('examples/iroh-cluster: pnpm demo', () => {
     const finishedAt = Date.now() + RUN_MS;
     while (Date.now() < finishedAt - 500) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(SCRAPE_EVERY_MS, finishedAt - 500 - Date.now())));
-      const bodies = (
-        await Promise.all(cluster.nodes.filter((n) => n.status === 'up').map((n) => scrape(n.metricsUrl ?? '', 1_500).then(parseSamples, () => undefined)))
-      ).filter((b): b is Sample[] => b !== undefined);
+      const bodies = (await Promise.all(cluster.nodes.filter((n) => n.status === 'up').map((n) => scrape(n.metricsUrl ?? '', 1_500).then(parseSamples, () => undefined)))).filter(
+        (b): b is Sample[] => b !== undefined,
+      );
       for (const id of METRIC_IDS) {
         const { reported, value } = clusterValue(bodies, id);
         const s = seen.get(id) as Seen;
         s.reported ||= reported;
         s.max = Math.max(s.max, value);
       }
-      totals.breakersOpen = Math.max(totals.breakersOpen, bodies.reduce((t, b) => t + sum(b, 'p2p_circuit_breaker_state', { state: 'open' }), 0));
+      totals.breakersOpen = Math.max(
+        totals.breakersOpen,
+        bodies.reduce((t, b) => t + sum(b, 'p2p_circuit_breaker_state', { state: 'open' }), 0),
+      );
       totals.diameter = Math.max(totals.diameter, ...bodies.map((b) => sum(b, 'p2p_cluster_diameter_hops')));
-      totals.rejected = Math.max(totals.rejected, bodies.reduce((t, b) => t + sum(b, 'p2p_monitor_rejected_records_total'), 0));
+      totals.rejected = Math.max(
+        totals.rejected,
+        bodies.reduce((t, b) => t + sum(b, 'p2p_monitor_rejected_records_total'), 0),
+      );
       lastBodies.splice(0, lastBodies.length, ...bodies);
     }
 

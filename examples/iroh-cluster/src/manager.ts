@@ -262,7 +262,7 @@ export class P2pManager extends EventEmitter {
 
   // ---- incoming messages --------------------------------------------------------------------------
 
-  private onMessage(from: string, message: Message): Uint8Array | undefined {
+  private onMessage(_from: string, message: Message): Uint8Array | undefined {
     if (message.type === 'gossip') {
       this.merge(decodeJson<Record<string, NodeView>>(message.payload));
       return encodeJson(Object.fromEntries(this.views));

@@ -193,9 +193,7 @@ function watchQuicLoss(connections: () => iroh.Connection[], log: (line: string)
 /** Messages from the demo's orchestrator (over the IPC channel of child_process.fork). */
 export type NodeCommand = { type: 'peers'; tickets: string[] } | { type: 'fault'; fault: Fault } | { type: 'stop' };
 /** Messages to the orchestrator. */
-export type NodeReport =
-  | { type: 'ready'; name: string; id: string; ticket: string; irohPort: number; metricsUrl: string | undefined; pid: number }
-  | { type: 'log'; name: string; line: string };
+export type NodeReport = { type: 'ready'; name: string; id: string; ticket: string; irohPort: number; metricsUrl: string | undefined; pid: number } | { type: 'log'; name: string; line: string };
 
 function configFromCommandLine(argv: string[]): NodeConfig {
   const { values } = parseArgs({

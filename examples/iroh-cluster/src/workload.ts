@@ -101,9 +101,7 @@ export class Workload {
 
   /** `count` raft messages of `bytes` each to one peer, all at once. */
   async burst(peerId: string, count = 16, bytes = 512 * 1024): Promise<{ sent: number; failed: number }> {
-    const results = await Promise.allSettled(
-      Array.from({ length: count }, () => this.options.transport.sendToPeer(peerId, { type: 'raft', payload: payload(bytes) })),
-    );
+    const results = await Promise.allSettled(Array.from({ length: count }, () => this.options.transport.sendToPeer(peerId, { type: 'raft', payload: payload(bytes) })));
     const sent = results.filter((r) => r.status === 'fulfilled').length;
     return { sent, failed: count - sent };
   }

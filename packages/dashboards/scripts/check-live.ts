@@ -15,7 +15,11 @@ import { dashboardQueries, liveQuery, loadDashboardFile, ruleQueries, variableQu
 const base = process.argv[2] ?? 'http://127.0.0.1:9090';
 const rateWindow = process.argv[3] ?? '1m';
 
-interface Result { status: string; error?: string; data?: { result: unknown[] } }
+interface Result {
+  status: string;
+  error?: string;
+  data?: { result: unknown[] };
+}
 
 async function query(q: string): Promise<Result> {
   const res = await fetch(`${base}/api/v1/query`, {

@@ -199,22 +199,29 @@ function connectionOverview(g: Grid): PanelB[] {
       .gridPos(g.place(6, 8))
       .datasource(DS)
       .withTarget(
-        prom(
-          'A',
-          `sum(increase(p2p_connection_attempts_total{${P}, result="success"}[$__range]))\n  /\nsum(increase(p2p_connection_attempts_total{${P}}[$__range]))`,
-          { instant: true, legend: 'success rate' },
-        ),
+        prom('A', `sum(increase(p2p_connection_attempts_total{${P}, result="success"}[$__range]))\n  /\nsum(increase(p2p_connection_attempts_total{${P}}[$__range]))`, {
+          instant: true,
+          legend: 'success rate',
+        }),
       )
       .unit('percentunit')
       .min(0)
       .max(1)
       .decimals(1)
-      .thresholds(thresholds([['red', null], ['orange', 0.5], ['green', 0.9]]))
+      .thresholds(
+        thresholds([
+          ['red', null],
+          ['orange', 0.5],
+          ['green', 0.9],
+        ]),
+      )
       .reduceOptions(lastValue())
       .showThresholdMarkers(true),
     new bargauge.PanelBuilder()
       .title(t['Average Connection Duration'])
-      .description('How long closed connections lived (p2p_connection_duration_seconds), as the number of connections per duration bucket over the selected range. An average would hide the two populations that matter: connections that die within seconds and long-lived sessions.')
+      .description(
+        'How long closed connections lived (p2p_connection_duration_seconds), as the number of connections per duration bucket over the selected range. An average would hide the two populations that matter: connections that die within seconds and long-lived sessions.',
+      )
       .gridPos(g.place(6, 8))
       .datasource(DS)
       .withTarget(
@@ -260,14 +267,7 @@ function performance(g: Grid): PanelB[] {
       .rowsFrame(new heatmap.RowsHeatmapOptionsBuilder().layout(common.HeatmapCellLayout.Unknown))
       .yAxis(new heatmap.YAxisConfigBuilder().axisLabel('peer'))
       .cellValues(new heatmap.CellValuesBuilder().unit('ms').decimals(1))
-      .color(
-        new heatmap.HeatmapColorOptionsBuilder()
-          .mode(heatmap.HeatmapColorMode.Scheme)
-          .scheme('Oranges')
-          .scale(heatmap.HeatmapColorScale.Exponential)
-          .exponent(0.5)
-          .steps(64),
-      )
+      .color(new heatmap.HeatmapColorOptionsBuilder().mode(heatmap.HeatmapColorMode.Scheme).scheme('Oranges').scale(heatmap.HeatmapColorScale.Exponential).exponent(0.5).steps(64))
       .showValue(common.VisibilityMode.Never)
       .showLegend()
       .unit('ms'),
@@ -369,7 +369,13 @@ function errors(g: Grid): PanelB[] {
         },
       ])
       .unit('none')
-      .thresholds(thresholds([['green', null], ['yellow', 1], ['red', 2]]))
+      .thresholds(
+        thresholds([
+          ['green', null],
+          ['yellow', 1],
+          ['red', 2],
+        ]),
+      )
       .showValue(common.VisibilityMode.Never)
       .mergeValues(true)
       .rowHeight(0.8)
@@ -379,9 +385,7 @@ function errors(g: Grid): PanelB[] {
       .description('Failed and timed-out outbound attempts per peer and time step: one row per peer.')
       .gridPos(g.place(12, 8))
       .datasource(DS)
-      .withTarget(
-        prom('A', `sum by (peer_id) (increase(p2p_connection_attempts_total{${P}, result!="success"}[$__rate_interval]))`, { legend: '{{peer_id}}' }),
-      )
+      .withTarget(prom('A', `sum by (peer_id) (increase(p2p_connection_attempts_total{${P}, result!="success"}[$__rate_interval]))`, { legend: '{{peer_id}}' }))
       .calculate(false)
       .rowsFrame(new heatmap.RowsHeatmapOptionsBuilder().layout(common.HeatmapCellLayout.Unknown))
       .yAxis(new heatmap.YAxisConfigBuilder().axisLabel('peer'))
@@ -408,7 +412,13 @@ function errors(g: Grid): PanelB[] {
       .showValue(common.VisibilityMode.Auto)
       .unit('cpm')
       .min(0)
-      .thresholds(thresholds([['green', null], ['orange', 1], ['red', 10]]))
+      .thresholds(
+        thresholds([
+          ['green', null],
+          ['orange', 1],
+          ['red', 10],
+        ]),
+      )
       .colorScheme(new FieldColorBuilder().mode(FieldColorModeId.Thresholds))
       .legend(legend().showLegend(false)),
   ];
@@ -453,7 +463,9 @@ function topology(g: Grid): PanelB[] {
       .zoomMode(nodegraph.ZoomMode.Cooperative),
     new gauge.PanelBuilder()
       .title(t['Discovery Success Rate by Method'])
-      .description('Share of discovery lookups that did not fail over the selected range, one gauge per discovery_method. Lookups are counted by p2p_discovery_duration_milliseconds_count, failures by p2p_discovery_failures_total.')
+      .description(
+        'Share of discovery lookups that did not fail over the selected range, one gauge per discovery_method. Lookups are counted by p2p_discovery_duration_milliseconds_count, failures by p2p_discovery_failures_total.',
+      )
       .gridPos(g.place(12, 10))
       .datasource(DS)
       .withTarget(
@@ -472,7 +484,13 @@ function topology(g: Grid): PanelB[] {
       .min(0)
       .max(1)
       .decimals(1)
-      .thresholds(thresholds([['red', null], ['orange', 0.8], ['green', 0.95]]))
+      .thresholds(
+        thresholds([
+          ['red', null],
+          ['orange', 0.8],
+          ['green', 0.95],
+        ]),
+      )
       .reduceOptions(lastValue())
       .showThresholdMarkers(true),
     new timeseries.PanelBuilder()
@@ -484,7 +502,13 @@ function topology(g: Grid): PanelB[] {
       .unit('none')
       .decimals(0)
       .min(0)
-      .thresholds(thresholds([['green', null], ['orange', 3], ['red', 5]]))
+      .thresholds(
+        thresholds([
+          ['green', null],
+          ['orange', 3],
+          ['red', 5],
+        ]),
+      )
       .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
       .lineInterpolation(common.LineInterpolation.StepAfter)
       .legend(legend()),
@@ -498,7 +522,10 @@ function topology(g: Grid): PanelB[] {
       .withTarget(prom('C', `sum(rate(p2p_discovered_peers_total{${I}}[$__rate_interval])) * 3600`, { legend: 'discovered' }))
       .unit('short')
       .axisLabel('per hour')
-      .overrideByQuery('B', [{ id: 'custom.transform', value: 'negative-Y' }, { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } }])
+      .overrideByQuery('B', [
+        { id: 'custom.transform', value: 'negative-Y' },
+        { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } },
+      ])
       .thresholds(GREEN_ONLY())
       .legend(legend()),
   ];
@@ -515,7 +542,12 @@ function extras(g: Grid): PanelB[] {
       .withTarget(prom('B', `sum by (peer_id) (rate(p2p_message_buffer_overflows_total{${P}}[$__rate_interval]))`, { legend: '{{peer_id}} overflows/s' }))
       .unit('short')
       .min(0)
-      .thresholds(thresholds([['green', null], ['red', 1000]]))
+      .thresholds(
+        thresholds([
+          ['green', null],
+          ['red', 1000],
+        ]),
+      )
       .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
       .legend(legend()),
     new timeseries.PanelBuilder()
@@ -527,7 +559,12 @@ function extras(g: Grid): PanelB[] {
       .withTarget(prom('C', `max(p2p:rtt_milliseconds:p95_5m{${I}})`, { legend: 'RTT p95 (5m)' }))
       .unit('ms')
       .min(0)
-      .thresholds(thresholds([['green', null], ['red', 100]]))
+      .thresholds(
+        thresholds([
+          ['green', null],
+          ['red', 100],
+        ]),
+      )
       .legend(legend()),
     new timeseries.PanelBuilder()
       .title('Connection Pool Utilisation')
@@ -537,7 +574,13 @@ function extras(g: Grid): PanelB[] {
       .unit('percentunit')
       .min(0)
       .max(1)
-      .thresholds(thresholds([['green', null], ['orange', 0.8], ['red', 0.95]]))
+      .thresholds(
+        thresholds([
+          ['green', null],
+          ['orange', 0.8],
+          ['red', 0.95],
+        ]),
+      )
       .legend(legend()),
     new timeseries.PanelBuilder()
       .title('QUIC Packet Loss and Retransmissions')
@@ -546,9 +589,18 @@ function extras(g: Grid): PanelB[] {
       .withTarget(prom('A', `max by (peer_id) (p2p_quic_packet_loss_ratio{${P}})`, { legend: '{{peer_id}} loss' }))
       .withTarget(prom('B', `sum by (peer_id) (rate(p2p_quic_retransmissions_total{${P}}[$__rate_interval]))`, { legend: '{{peer_id}} retransmits/s' }))
       .unit('percentunit')
-      .overrideByQuery('B', [{ id: 'unit', value: 'pps' }, { id: 'custom.axisPlacement', value: 'right' }])
+      .overrideByQuery('B', [
+        { id: 'unit', value: 'pps' },
+        { id: 'custom.axisPlacement', value: 'right' },
+      ])
       .min(0)
-      .thresholds(thresholds([['green', null], ['orange', 0.01], ['red', 0.05]]))
+      .thresholds(
+        thresholds([
+          ['green', null],
+          ['orange', 0.01],
+          ['red', 0.05],
+        ]),
+      )
       .legend(legend()),
     new timeseries.PanelBuilder()
       .title('Known Peers')

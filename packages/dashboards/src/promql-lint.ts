@@ -87,10 +87,7 @@ export interface LintProblem {
  * each query in messages. Returns the problems and the schema metrics the queries use (a recording
  * rule counts through the series its own expression reads, given in `recorded`).
  */
-export function lintQueries(
-  queries: readonly { where: string; query: string }[],
-  recorded: ReadonlyMap<string, readonly string[]> = new Map(),
-): { problems: LintProblem[]; used: Set<string> } {
+export function lintQueries(queries: readonly { where: string; query: string }[], recorded: ReadonlyMap<string, readonly string[]> = new Map()): { problems: LintProblem[]; used: Set<string> } {
   const series = schemaSeriesNames();
   const problems: LintProblem[] = [];
   const used = new Set<string>();

@@ -62,9 +62,7 @@ export function variableQueries(d: Dashboard = buildDashboard()): Located[] {
 }
 
 export function ruleQueries(): Located[] {
-  return loadRuleGroups().flatMap((g) =>
-    g.rules.map((r) => ({ where: `rule ${'alert' in r ? r.alert : r.record}`, query: r.expr })),
-  );
+  return loadRuleGroups().flatMap((g) => g.rules.map((r) => ({ where: `rule ${'alert' in r ? r.alert : r.record}`, query: r.expr })));
 }
 
 /** Recording rule name -> the schema series its expression (recursively) reads. */

@@ -35,7 +35,7 @@ describe('dashboard', () => {
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(41);
   });
 
-  it('has the design\'s four rows with its 16 panels, in order, with the visualisations it names', () => {
+  it("has the design's four rows with its 16 panels, in order, with the visualisations it names", () => {
     const top = dashboard.panels ?? [];
     const rows: { title: string; panels: Panel[] }[] = [];
     for (const p of top) {

@@ -23,10 +23,10 @@ describe('Grafana macro substitution', () => {
 describe('the lint catches what it must', () => {
   const problems = (q: string) => lintQueries([{ where: 't', query: q }], recordedSeries()).problems.map((p) => p.problem);
 
-  it('the design\'s P2pHighLatency expression: a histogram named without _bucket', () => {
+  it("the design's P2pHighLatency expression: a histogram named without _bucket", () => {
     expect(problems('histogram_quantile(0.95, p2p_rtt_milliseconds) > 100')).toEqual([expect.stringContaining('unknown metric p2p_rtt_milliseconds')]);
   });
-  it('the design\'s P2pMessageBufferHigh expression: the design name of a renamed metric', () => {
+  it("the design's P2pMessageBufferHigh expression: the design name of a renamed metric", () => {
     expect(problems('p2p_buffered_messages_total > 1000')).toEqual([expect.stringContaining('unknown metric p2p_buffered_messages_total')]);
   });
   it('a syntax error', () => {
@@ -77,7 +77,15 @@ describe('every shipped query', () => {
   it('every metric an alert reads is in the schema', () => {
     const { used } = lintQueries(ruleQueries(), recorded);
     expect([...used].every((n) => SCHEMA_NAMES.includes(n))).toBe(true);
-    for (const n of ['p2p_connection_attempts_total', 'p2p_connections_active', 'p2p_circuit_breaker_state', 'p2p_rtt_milliseconds', 'p2p_buffered_messages', 'p2p_peer_distance_hops', 'p2p_monitor_rejected_records_total']) {
+    for (const n of [
+      'p2p_connection_attempts_total',
+      'p2p_connections_active',
+      'p2p_circuit_breaker_state',
+      'p2p_rtt_milliseconds',
+      'p2p_buffered_messages',
+      'p2p_peer_distance_hops',
+      'p2p_monitor_rejected_records_total',
+    ]) {
       expect(used).toContain(n);
     }
   });

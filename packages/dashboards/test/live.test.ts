@@ -22,7 +22,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { RULES_FILE } from '../src/paths';
 import { dashboardQueries, liveQuery, loadDashboardFile, variableQueries, type Located } from '../src/queries';
 import { alertingRules, loadRuleGroups, recordingRules, type RuleGroup } from '../src/rules';
 import { freePort, groupAlive, sleep, startGroup, stopGroup, type Group } from './processes';
@@ -87,8 +86,7 @@ describeWithTool('prometheus', 'live: Prometheus scraping the Iroh demo cluster'
     return (await res.json()) as ApiResult<T>;
   };
 
-  const context = (): string =>
-    [`demo output (last lines):`, ...(demo?.lines.slice(-60) ?? []), `prometheus output:`, ...(prometheus?.lines.slice(-20) ?? [])].join('\n');
+  const context = (): string => [`demo output (last lines):`, ...(demo?.lines.slice(-60) ?? []), `prometheus output:`, ...(prometheus?.lines.slice(-20) ?? [])].join('\n');
 
   beforeAll(async () => {
     t0 = Date.now();
@@ -140,7 +138,10 @@ describeWithTool('prometheus', 'live: Prometheus scraping the Iroh demo cluster'
       prometheus = timeout === undefined ? startGroup('prometheus', prometheusBin, args) : startGroup('prometheus', timeout, ['--kill-after=5', String(DEMO_SECONDS + 30), prometheusBin, ...args]);
       let ready = false;
       for (const until = Date.now() + 15_000; !ready && !prometheus.exitedYet && Date.now() < until; ) {
-        ready = await fetch(`${base}/-/ready`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
+        ready = await fetch(`${base}/-/ready`, { signal: AbortSignal.timeout(1_000) }).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (!ready) await sleep(100);
       }
       if (ready) break;
@@ -213,7 +214,11 @@ describeWithTool('prometheus', 'live: Prometheus scraping the Iroh demo cluster'
     // Every rule evaluates without error on live data.
     const rules = await api<{ groups: { rules: { name: string; health: string; lastError?: string }[] }[] }>('/api/v1/rules');
     const loaded = rules.data.groups.flatMap((g) => g.rules);
-    expect(loaded.map((r) => r.name).sort()).toEqual(loadRuleGroups().flatMap((g) => g.rules.map((r) => ('alert' in r ? r.alert : r.record))).sort());
+    expect(loaded.map((r) => r.name).sort()).toEqual(
+      loadRuleGroups()
+        .flatMap((g) => g.rules.map((r) => ('alert' in r ? r.alert : r.record)))
+        .sort(),
+    );
     expect(loaded.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`)).toEqual([]);
   }, 90_000);
 

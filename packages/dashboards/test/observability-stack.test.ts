@@ -53,7 +53,9 @@ function mounts(s: Service): Mount[] {
 
 /** The host file or directory mounted at `containerPath` (or inside a mounted directory). */
 function hostPath(s: Service, containerPath: string): string | undefined {
-  for (const m of mounts(s).filter((x) => x.bind).sort((a, b) => b.target.length - a.target.length)) {
+  for (const m of mounts(s)
+    .filter((x) => x.bind)
+    .sort((a, b) => b.target.length - a.target.length)) {
     if (containerPath === m.target) return m.source;
     if (containerPath.startsWith(`${m.target}/`)) return path.join(m.source, containerPath.slice(m.target.length + 1));
   }
@@ -68,8 +70,7 @@ function published(s: Service): Published[] {
   });
 }
 
-const flag = (s: Service, name: string): string | undefined =>
-  s.command?.find((c) => c.startsWith(`${name}=`))?.slice(name.length + 1);
+const flag = (s: Service, name: string): string | undefined => s.command?.find((c) => c.startsWith(`${name}=`))?.slice(name.length + 1);
 const portOf = (endpoint: string): number => Number(endpoint.split(':').pop());
 
 describe('examples/observability-stack', () => {
@@ -122,9 +123,7 @@ describe('examples/observability-stack', () => {
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.static_configs.flatMap((c) => c.targets)).toEqual([`otel-collector:${exporterPort}`]);
     expect(jobs[0]!.honor_labels).toBe(true); // job/instance from service.name/service.instance.id
-    expect(promConfig.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets))).toEqual([
-      `alertmanager:${portOf(flag(alertmanager, '--web.listen-address') ?? '')}`,
-    ]);
+    expect(promConfig.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets))).toEqual([`alertmanager:${portOf(flag(alertmanager, '--web.listen-address') ?? '')}`]);
     expect(prometheus.depends_on).toEqual(expect.arrayContaining(['otel-collector', 'alertmanager']));
   });
 

@@ -33,7 +33,13 @@ describe('alerts.yml', () => {
   it('runbook anchors exist in docs/dashboards.md', () => {
     const doc = fs.readFileSync(path.resolve(__dirname, '../../../docs/dashboards.md'), 'utf8');
     const anchors = new Set(
-      [...doc.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')),
+      [...doc.matchAll(/^#+ (.+)$/gm)].map((m) =>
+        m[1]!
+          .trim()
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-'),
+      ),
     );
     for (const a of alerts) expect({ alert: a.alert, anchor: anchors.has(a.annotations!.runbook_doc!.split('#')[1]!) }).toEqual({ alert: a.alert, anchor: true });
   });
@@ -66,7 +72,7 @@ describeWithTool('promtool', 'promtool', (promtool) => {
     expect(r.output).toContain('SUCCESS');
   });
 
-  it('the design\'s own expressions misbehave as docs/dashboards.md says (test/fixtures/design-alerts.test.yml)', () => {
+  it("the design's own expressions misbehave as docs/dashboards.md says (test/fixtures/design-alerts.test.yml)", () => {
     const r = run(promtool, ['test', 'rules', 'design-alerts.test.yml'], path.join(__dirname, 'fixtures'));
     if (r.status !== 0) throw new Error(r.output);
     expect(r.output).toContain('SUCCESS');

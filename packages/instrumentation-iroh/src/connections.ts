@@ -290,4 +290,3 @@ function selectedPath(paths: readonly PathSnapshotLike[] | null | undefined): Pa
   for (const p of paths) if (p !== null && typeof p === 'object' && p.isSelected === true) return p;
   return undefined;
 }
-

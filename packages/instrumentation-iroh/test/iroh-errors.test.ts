@@ -17,7 +17,11 @@ describe('classifyIrohError', () => {
   it.each([
     ['refused (incoming.refuse())', connecting('aborted by peer: the server refused to accept a new connection'), 'refused'],
     ['timed out (no answer in 30 s: closed peer, wrong node id, unserved ALPN)', connecting('timed out'), 'timeout'],
-    ['no address for the node id', `ConnectError::Connect (${IROH}:1057:26)\nCaused by:\n    No addressing information available (${IROH}:1127:27)\n    No address lookup configured (x/address_lookup.rs:624:45)\n`, 'dns'],
+    [
+      'no address for the node id',
+      `ConnectError::Connect (${IROH}:1057:26)\nCaused by:\n    No addressing information available (${IROH}:1127:27)\n    No address lookup configured (x/address_lookup.rs:624:45)\n`,
+      'dns',
+    ],
     ['dialling from a closed endpoint', `ConnectError::Connect (${IROH}:1057:26)\nCaused by:\n    Endpoint is closed (${IROH}:1097:24)\n`, 'other'],
     ['the dialling endpoint closed during the dial', connecting('closed'), 'other'],
   ])('%s', (_, message, type) => {

@@ -2,7 +2,7 @@ import { isWrapped, RecordingP2pMonitor } from '@p2p-otel/instrumentation';
 import { IrohInstrumentation } from '../src/index.js';
 import { fastPath, type Harness } from '../../instrumentation/test/support/collect.js';
 import { valueOf } from '../../instrumentation/test/support/read.js';
-import { ALPN, ALPN_TEXT, bytes, Endpoints, IROH_CLASSES, loadIroh, prototypeSnapshot, sleep, until, type Connection, type Endpoint } from './support/iroh.js';
+import { ALPN, ALPN_TEXT, bytes, Endpoints, loadIroh, prototypeSnapshot, sleep, until, type Connection, type Endpoint } from './support/iroh.js';
 
 /**
  * Real Iroh endpoints on loopback (no mocks): every test dials, accepts, streams and closes
@@ -150,10 +150,12 @@ describe('IrohInstrumentation on real endpoints (prototypes patched)', () => {
       [S, 'outbound'],
       [C, 'inbound'],
     ]);
-    expect(monitor.accepted('recordQuicStreamClosed')).toEqual(expect.arrayContaining([
-      [S, 'outbound'],
-      [C, 'inbound'],
-    ]));
+    expect(monitor.accepted('recordQuicStreamClosed')).toEqual(
+      expect.arrayContaining([
+        [S, 'outbound'],
+        [C, 'inbound'],
+      ]),
+    );
 
     // Opened and never finished: closed with the connection.
     monitor.clear();
@@ -282,22 +284,18 @@ describe('IrohInstrumentation on real endpoints (prototypes patched)', () => {
   });
 
   // Iroh's real dial timeout takes 30 s; it runs in parallel with the other suites.
-  it(
-    "Iroh's own dial timeout (30 s): attempt timeout, error timeout",
-    async () => {
-      const monitor = new RecordingP2pMonitor();
-      instrument(monitor).instrumentModule(iroh);
-      const server = await endpoints.bind();
-      const client = await endpoints.bind();
-      const S = String(server.id());
-      const addr = server.addr();
-      await server.close();
-      await expect(client.connect(addr, ALPN)).rejects.toThrow(/timed out/);
-      expect(monitor.accepted('recordConnectionAttempt')).toEqual([[S, 'timeout']]);
-      expect(monitor.accepted('recordError')).toEqual([[S, 'timeout']]);
-    },
-    45_000,
-  );
+  it("Iroh's own dial timeout (30 s): attempt timeout, error timeout", async () => {
+    const monitor = new RecordingP2pMonitor();
+    instrument(monitor).instrumentModule(iroh);
+    const server = await endpoints.bind();
+    const client = await endpoints.bind();
+    const S = String(server.id());
+    const addr = server.addr();
+    await server.close();
+    await expect(client.connect(addr, ALPN)).rejects.toThrow(/timed out/);
+    expect(monitor.accepted('recordConnectionAttempt')).toEqual([[S, 'timeout']]);
+    expect(monitor.accepted('recordError')).toEqual([[S, 'timeout']]);
+  }, 45_000);
 
   it('disable() restores every prototype exactly and stops recording; enable() patches again', async () => {
     const monitor = new RecordingP2pMonitor();
@@ -366,10 +364,25 @@ describe('instrumentEndpoint (ES-module applications, endpoints created before r
     await bi.recv.readToEnd(1000);
     await serverSide;
     expect(monitor.accepted('recordConnectionAttempt')).toEqual([[S, 'success']]);
-    expect(monitor.accepted('recordQuicStreamOpened')).toEqual(expect.arrayContaining([[S, 'outbound'], [C, 'inbound']]));
-    expect(monitor.accepted('recordQuicStreamClosed')).toEqual(expect.arrayContaining([[S, 'outbound'], [C, 'inbound']]));
+    expect(monitor.accepted('recordQuicStreamOpened')).toEqual(
+      expect.arrayContaining([
+        [S, 'outbound'],
+        [C, 'inbound'],
+      ]),
+    );
+    expect(monitor.accepted('recordQuicStreamClosed')).toEqual(
+      expect.arrayContaining([
+        [S, 'outbound'],
+        [C, 'inbound'],
+      ]),
+    );
     inst.collect();
-    expect(monitor.accepted('recordPeerDistance')).toEqual(expect.arrayContaining([[S, 1], [C, 1]]));
+    expect(monitor.accepted('recordPeerDistance')).toEqual(
+      expect.arrayContaining([
+        [S, 1],
+        [C, 1],
+      ]),
+    );
     expect(monitor.accepted('recordBytesTransferred').filter(([peer, direction]) => peer === S && direction === 'outbound')).toHaveLength(1);
 
     inst.disable();
@@ -507,10 +520,27 @@ describe('configuration', () => {
     called.delete('recordQuicRetransmissions'); // only if loopback lost a packet
     expect([...called].sort()).toEqual(['recordPeerDistance', 'recordProtocolVersion', 'recordQuicPacketLoss', 'recordQuicStreamClosed', 'recordQuicStreamOpened']);
     expect(monitor.calls.every((c) => c.accepted)).toBe(true);
-    expect(monitor.accepted('recordQuicStreamOpened')).toEqual(expect.arrayContaining([[S, 'outbound'], [C, 'inbound']]));
+    expect(monitor.accepted('recordQuicStreamOpened')).toEqual(
+      expect.arrayContaining([
+        [S, 'outbound'],
+        [C, 'inbound'],
+      ]),
+    );
     expect(monitor.accepted('recordQuicStreamClosed')).toHaveLength(2);
-    expect(monitor.accepted('recordProtocolVersion')).toEqual(expect.arrayContaining([[S, ALPN_TEXT, true], [C, ALPN_TEXT, true], [S, ALPN_TEXT, false], [C, ALPN_TEXT, false]]));
-    expect(monitor.accepted('recordPeerDistance')).toEqual(expect.arrayContaining([[S, 1], [C, 1]]));
+    expect(monitor.accepted('recordProtocolVersion')).toEqual(
+      expect.arrayContaining([
+        [S, ALPN_TEXT, true],
+        [C, ALPN_TEXT, true],
+        [S, ALPN_TEXT, false],
+        [C, ALPN_TEXT, false],
+      ]),
+    );
+    expect(monitor.accepted('recordPeerDistance')).toEqual(
+      expect.arrayContaining([
+        [S, 1],
+        [C, 1],
+      ]),
+    );
   });
 
   it('rtt: false alone leaves RTT to the health checker and still records connections', async () => {

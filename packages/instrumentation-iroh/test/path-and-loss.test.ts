@@ -34,7 +34,18 @@ function setup(): { monitor: RecordingP2pMonitor; tracker: ConnectionTracker; ch
   const changes: IrohPathChange[] = [];
   let now = 0;
   const tracker = new ConnectionTracker(
-    { monitor: () => monitor, now: () => (now += 1000), onHookError: (e) => { throw e; }, debug: () => undefined, bytes: true, connections: true, rtt: true, onPathChange: (c) => changes.push(c) },
+    {
+      monitor: () => monitor,
+      now: () => (now += 1000),
+      onHookError: (e) => {
+        throw e;
+      },
+      debug: () => undefined,
+      bytes: true,
+      connections: true,
+      rtt: true,
+      onPathChange: (c) => changes.push(c),
+    },
     0,
   );
   const conn = new ScriptedConnection();

@@ -122,12 +122,20 @@ export const collectionCostSection: Section = {
     const caveat = ctx.quick ? ' [--quick]' : '';
     const checks: Check[] = [];
     const at1k = ms('ours', 1_000);
-    checks.push({ label: `one scrape at 1,000 peers <= ${COLLECTION_TARGETS.collectionMaxMsAt1000Peers} ms`, pass: at1k <= COLLECTION_TARGETS.collectionMaxMsAt1000Peers, detail: `${fmt(at1k)} ms (plain SDK ${fmt(ms('plain SDK', 1_000))} ms)${caveat}` });
+    checks.push({
+      label: `one scrape at 1,000 peers <= ${COLLECTION_TARGETS.collectionMaxMsAt1000Peers} ms`,
+      pass: at1k <= COLLECTION_TARGETS.collectionMaxMsAt1000Peers,
+      detail: `${fmt(at1k)} ms (plain SDK ${fmt(ms('plain SDK', 1_000))} ms)${caveat}`,
+    });
     const largest = sizes[sizes.length - 1] as number;
     // Growth: cost per peer at the largest size over cost per peer at 1,000 (1.0 = linear).
     const growth = ms('ours', largest) / largest / (at1k / 1_000);
     if (largest > 1_000) {
-      checks.push({ label: `grows no faster than linearly (per-peer cost at ${fmt(largest)} over at 1,000 <= ${COLLECTION_TARGETS.collectionMaxGrowthOverLinear})`, pass: growth <= COLLECTION_TARGETS.collectionMaxGrowthOverLinear, detail: `${fmt(growth)}${caveat}` });
+      checks.push({
+        label: `grows no faster than linearly (per-peer cost at ${fmt(largest)} over at 1,000 <= ${COLLECTION_TARGETS.collectionMaxGrowthOverLinear})`,
+        pass: growth <= COLLECTION_TARGETS.collectionMaxGrowthOverLinear,
+        detail: `${fmt(growth)}${caveat}`,
+      });
     }
     const text = [
       'One scrape = MetricReader.collect() + PrometheusSerializer.serialize() (what the scrape endpoint does), with every',

@@ -10,20 +10,7 @@ import type { Attributes, Counter as OtelCounter, Histogram as OtelHistogram } f
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { Counter as PromCounter, Histogram as PromHistogram, Registry } from 'prom-client';
 import { LATENCY_MS_BUCKETS, OtelP2pMonitor, SIZE_BYTES_BUCKETS } from '../src/index.js';
-import {
-  blackhole,
-  fmt,
-  fmtRatio,
-  formatTable,
-  runInterleaved,
-  summarize,
-  type BenchCase,
-  type Check,
-  type ResultRow,
-  type Section,
-  type SectionContext,
-  type SectionReport,
-} from './harness.js';
+import { blackhole, fmt, fmtRatio, formatTable, runInterleaved, summarize, type BenchCase, type Check, type ResultRow, type Section, type SectionContext, type SectionReport } from './harness.js';
 
 export const HOT_PATH_TARGETS = { hotPathNs: 200, withinFloorX: 6 } as const;
 
@@ -96,7 +83,10 @@ export function makeInputs(p: HotPathParams): HotPathInputs {
   const seen = new Set<string>();
   while (peerIds.length < p.peers) {
     let id = '';
-    for (let i = 0; i < 8; i++) id += Math.floor(rand() * 2 ** 32).toString(16).padStart(8, '0');
+    for (let i = 0; i < 8; i++)
+      id += Math.floor(rand() * 2 ** 32)
+        .toString(16)
+        .padStart(8, '0');
     if (!seen.has(id.slice(0, 10))) {
       seen.add(id.slice(0, 10));
       peerIds.push(id);
@@ -156,7 +146,7 @@ function ours(inp: HotPathInputs): Approach {
   const { m, peerIdOf, typeOf, size, latency } = inp;
   return {
     name: 'ours',
-    what: 'OtelP2pMonitor.recordMessage(peerId, type, size, latencyMs) (its bytes counter has peer_id only, per the schema); collect = MetricReader.collect() with the monitor\'s producer',
+    what: "OtelP2pMonitor.recordMessage(peerId, type, size, latencyMs) (its bytes counter has peer_id only, per the schema); collect = MetricReader.collect() with the monitor's producer",
     record() {
       for (let i = 0; i < m; i++) monitor.recordMessage(peerIdOf[i] as string, typeOf[i] as string, size[i] as number, latency[i] as number);
     },
@@ -316,11 +306,7 @@ export const hotPathSection: Section = {
     if (approaches.length === 0) throw new Error(`bench hot-path: no case matches --cases ${ctx.cases?.join(',')}`);
     const cases: BenchCase[] = approaches.map((a) => ({
       name: a.name,
-      phases: [
-        { name: 'record', run: () => a.record() },
-        { name: 'collect', run: () => a.collect() },
-        ...Object.entries(a.extra ?? {}).map(([name, run]) => ({ name, run, counted: false })),
-      ],
+      phases: [{ name: 'record', run: () => a.record() }, { name: 'collect', run: () => a.collect() }, ...Object.entries(a.extra ?? {}).map(([name, run]) => ({ name, run, counted: false }))],
     }));
     const m = params.messagesPerCollection;
     ctx.log(`hot-path: ${approaches.map((a) => a.name).join(', ')}; M=${m}, ${params.warmupRounds} warm-up + ${params.rounds} rounds`);

@@ -105,7 +105,17 @@ async function main(): Promise<void> {
   // One table of every target, so a run reads at a glance (each section's table above has the detail).
   const checks = reports.flatMap((r) => r.checks.map((c) => [r.title, c.label, c.detail, c.pass ? 'PASS' : 'MISS']));
   if (checks.length > 0) {
-    process.stdout.write(`\n## Summary\n\n${formatTable([{ header: 'section', align: 'left' }, { header: 'target', align: 'left' }, { header: 'measured', align: 'left' }, { header: '', align: 'left' }], checks)}\n`);
+    process.stdout.write(
+      `\n## Summary\n\n${formatTable(
+        [
+          { header: 'section', align: 'left' },
+          { header: 'target', align: 'left' },
+          { header: 'measured', align: 'left' },
+          { header: '', align: 'left' },
+        ],
+        checks,
+      )}\n`,
+    );
   }
   if (cli.json !== undefined) {
     writeJson(cli.json, buildJsonReport(reports, argv));

@@ -234,7 +234,16 @@ export const irohEchoSection: Section = {
       const results = timings.map((t) => {
         const s = summarize(t.totals, k); // ns per message
         const cpu = (cpuUs[t.name] ?? []).slice(warmupRounds); // the echo phase's CPU (collection excluded)
-        return { name: t.name, rounds: t.totals.length, cpuUsPerMsg: median(cpu) / k, msgsPerSec: 1e9 / s.median, p25MsgsPerSec: 1e9 / s.p75, p75MsgsPerSec: 1e9 / s.p25, ratio: NaN, pairedRatio: NaN };
+        return {
+          name: t.name,
+          rounds: t.totals.length,
+          cpuUsPerMsg: median(cpu) / k,
+          msgsPerSec: 1e9 / s.median,
+          p25MsgsPerSec: 1e9 / s.p75,
+          p75MsgsPerSec: 1e9 / s.p25,
+          ratio: NaN,
+          pairedRatio: NaN,
+        };
       });
       const base = results.find((r) => r.name === 'plain');
       const plainTotals = timings.find((t) => t.name === 'plain')?.totals;
@@ -246,7 +255,14 @@ export const irohEchoSection: Section = {
         r.pairedRatio = plainTotals === undefined ? NaN : median(totals.map((ns, i) => (plainTotals[i] as number) / ns));
       }
       const table = formatTable(
-        [{ header: 'case', align: 'left' }, { header: 'msgs/s (median)' }, { header: 'p25..p75 msgs/s' }, { header: 'ratio vs plain (of medians)' }, { header: 'median per-round ratio' }, { header: 'CPU us/msg (echo phase, all threads)' }],
+        [
+          { header: 'case', align: 'left' },
+          { header: 'msgs/s (median)' },
+          { header: 'p25..p75 msgs/s' },
+          { header: 'ratio vs plain (of medians)' },
+          { header: 'median per-round ratio' },
+          { header: 'CPU us/msg (echo phase, all threads)' },
+        ],
         results.map((r) => [r.name, fmt(r.msgsPerSec), `${fmt(r.p25MsgsPerSec)}..${fmt(r.p75MsgsPerSec)}`, fmt(r.ratio), fmt(r.pairedRatio), fmt(r.cpuUsPerMsg)]),
       );
       const ours = results.find((r) => r.name === 'instrumented');

@@ -95,13 +95,23 @@ export const memorySection: Section = {
       rows.push({ name: path, rounds: 1, path, bytesPerTrackedPeer: perPeer, churnedPeers: churned, churnHeapGrowthMb: growth, seriesAfterChurn: series, seriesCap: cap });
     }
     const table = formatTable(
-      [{ header: 'path', align: 'left' }, { header: `heap per tracked peer (B, ${fmt(tracked)} peers)` }, { header: `heap growth after ${fmt(churned)} churned peers (MB)` }, { header: 'exported series after churn' }, { header: 'series cap' }],
+      [
+        { header: 'path', align: 'left' },
+        { header: `heap per tracked peer (B, ${fmt(tracked)} peers)` },
+        { header: `heap growth after ${fmt(churned)} churned peers (MB)` },
+        { header: 'exported series after churn' },
+        { header: 'series cap' },
+      ],
       rows.map((r) => [r.path, fmt(r.bytesPerTrackedPeer), fmt(r.churnHeapGrowthMb), fmt(r.seriesAfterChurn), fmt(r.seriesCap)]),
     );
     const caveat = ctx.quick ? ' [--quick]' : '';
     const checks: Check[] = rows.flatMap((r) => [
       { label: `${r.path}: series after churn <= cap`, pass: r.seriesAfterChurn <= r.seriesCap, detail: `${fmt(r.seriesAfterChurn)} <= ${fmt(r.seriesCap)}${caveat}` },
-      { label: `${r.path}: heap within ${MEMORY_TARGETS.churnMaxHeapGrowthMb} MB of the baseline after the churn`, pass: r.churnHeapGrowthMb <= MEMORY_TARGETS.churnMaxHeapGrowthMb, detail: `${fmt(r.churnHeapGrowthMb)} MB${caveat}` },
+      {
+        label: `${r.path}: heap within ${MEMORY_TARGETS.churnMaxHeapGrowthMb} MB of the baseline after the churn`,
+        pass: r.churnHeapGrowthMb <= MEMORY_TARGETS.churnMaxHeapGrowthMb,
+        detail: `${fmt(r.churnHeapGrowthMb)} MB${caveat}`,
+      },
     ]);
     const text = [
       `Heap per tracked peer: heapUsed after two full GCs, before and after populating every per-peer metric for ${fmt(tracked)} peers`,
@@ -112,7 +122,15 @@ export const memorySection: Section = {
       '',
       table,
     ].join('\n');
-    return { id: 'memory', title: 'Memory: per tracked peer, and under churn of distinct peer ids', params: { trackedPeers: tracked, churnedPeers: churned, defaultMaxPeers: DEFAULT_MAX_PEERS }, results: rows, targets: { ...MEMORY_TARGETS }, checks, text };
+    return {
+      id: 'memory',
+      title: 'Memory: per tracked peer, and under churn of distinct peer ids',
+      params: { trackedPeers: tracked, churnedPeers: churned, defaultMaxPeers: DEFAULT_MAX_PEERS },
+      results: rows,
+      targets: { ...MEMORY_TARGETS },
+      checks,
+      text,
+    };
   },
 };
 

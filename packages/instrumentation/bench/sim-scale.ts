@@ -125,7 +125,10 @@ export interface SimScaleRow extends ResultRow {
   readonly heapMiB: number;
 }
 
-const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 export const simScaleSection: Section = {
   name: 'sim-scale',

@@ -143,7 +143,7 @@ export const tcpThroughputSection: Section = {
     const closers: (() => Promise<void>)[] = [];
     try {
       for (const bytes of sizes) {
-        const k = Math.round((ctx.quick ? 4 : 32) * (64 * 1024 * 1024) / (bytes * 64)); // ~32 MiB a round (quick: 4)
+        const k = Math.round(((ctx.quick ? 4 : 32) * (64 * 1024 * 1024)) / (bytes * 64)); // ~32 MiB a round (quick: 4)
         const messages = TYPES.map((type) => ({ type, payload: new Uint8Array(bytes).fill(1) }));
         const inst = new P2pInstrumentation({ messageTypes: TYPES });
         const reader = new TestReader({ metricProducers: [inst.createMetricProducer()] });
@@ -158,7 +158,13 @@ export const tcpThroughputSection: Section = {
         const cases: BenchCase[] = [
           { name: 'plain', phases: [{ name: 'run', run: drive(plain, k, messages) }] },
           { name: 'plain (control)', phases: [{ name: 'run', run: drive(control, k, messages) }] },
-          { name: 'instrumented', phases: [{ name: 'run', run: drive(wrapped, k, messages) }, { name: 'collect', run: () => reader.collect() }] },
+          {
+            name: 'instrumented',
+            phases: [
+              { name: 'run', run: drive(wrapped, k, messages) },
+              { name: 'collect', run: () => reader.collect() },
+            ],
+          },
         ];
         ctx.log(`tcp: ${bytes} B messages, ${k} per round, ${warmupRounds} warm-up + ${rounds} rounds`);
         const timings = await runInterleaved(cases, { rounds, warmupRounds, log: ctx.log });
@@ -166,7 +172,14 @@ export const tcpThroughputSection: Section = {
         const baseRate = 1e9 / summarize(base.totals, k).median;
         for (const t of timings) {
           const rate = 1e9 / summarize(t.totals, k).median;
-          rows.push({ name: `${t.name} ${bytes} B`, rounds: t.totals.length, bytes, msgsPerSec: rate, ratio: rate / baseRate, pairedRatio: median(t.totals.map((ns, i) => (base.totals[i] as number) / ns)) });
+          rows.push({
+            name: `${t.name} ${bytes} B`,
+            rounds: t.totals.length,
+            bytes,
+            msgsPerSec: rate,
+            ratio: rate / baseRate,
+            pairedRatio: median(t.totals.map((ns, i) => (base.totals[i] as number) / ns)),
+          });
         }
       }
     } finally {
@@ -179,7 +192,11 @@ export const tcpThroughputSection: Section = {
     const caveat = ctx.quick ? ' [--quick]' : '';
     const checks: Check[] = rows
       .filter((r) => r.name.startsWith('instrumented'))
-      .map((r) => ({ label: `TCP ${r.bytes} B: instrumented throughput >= ${TCP_TARGETS.tcpMinThroughputRatio} x plain`, pass: r.pairedRatio >= TCP_TARGETS.tcpMinThroughputRatio, detail: `per-round ratio ${fmt(r.pairedRatio)}, ratio of medians ${fmt(r.ratio)}${caveat}` }));
+      .map((r) => ({
+        label: `TCP ${r.bytes} B: instrumented throughput >= ${TCP_TARGETS.tcpMinThroughputRatio} x plain`,
+        pass: r.pairedRatio >= TCP_TARGETS.tcpMinThroughputRatio,
+        detail: `per-round ratio ${fmt(r.pairedRatio)}, ratio of medians ${fmt(r.ratio)}${caveat}`,
+      }));
     const text = [
       'A length-framed TCP transport over loopback (sender and receiver in this process), driven at its maximum rate:',
       'sendToPeer frames into a corked socket and returns its backpressure flag; the driver waits for drain when it is',

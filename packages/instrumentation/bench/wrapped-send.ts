@@ -51,7 +51,13 @@ export const wrappedSendSection: Section = {
       const reader = new TestReader({ metricProducers: [inst.createMetricProducer()] });
       new MeterProvider({ readers: [reader] });
       inst.instrumentTransport(wrapped, method === 'sendSync' ? { methods: { send: 'sendSync' } } : {});
-      cases.push({ name: `${method} wrapped`, phases: [{ name: 'send', run: sends(wrapped, n, method) }, { name: 'collect', run: () => reader.collect() }] });
+      cases.push({
+        name: `${method} wrapped`,
+        phases: [
+          { name: 'send', run: sends(wrapped, n, method) },
+          { name: 'collect', run: () => reader.collect() },
+        ],
+      });
     }
     ctx.log(`wrapped-send: ${cases.length} cases, ${n} sends per round, ${warmupRounds} warm-up + ${rounds} rounds`);
     const timings = await runInterleaved(cases, { rounds, warmupRounds, log: ctx.log });
@@ -85,6 +91,14 @@ export const wrappedSendSection: Section = {
       '',
       table,
     ].join('\n');
-    return { id: 'wrappedSend', title: 'Wrapped sendToPeer: cost over the unwrapped transport', params: { sendsPerRound: n, rounds, warmupRounds }, results, targets: { ...WRAPPED_SEND_TARGETS }, checks, text };
+    return {
+      id: 'wrappedSend',
+      title: 'Wrapped sendToPeer: cost over the unwrapped transport',
+      params: { sendsPerRound: n, rounds, warmupRounds },
+      results,
+      targets: { ...WRAPPED_SEND_TARGETS },
+      checks,
+      text,
+    };
   },
 };

@@ -11,20 +11,13 @@ import type { ConfiguredDomain, InstrumentKind, LabelSpec, MetricDefinition, Met
 import { RECORD_METHODS, type ParamKind, type RecordMethod } from '../src/monitor/types.js';
 import { ENUMS, InputNormalizer } from '../src/monitor/normalizer.js';
 import type { P2pMonitorConfig } from '../src/monitor/otel-monitor.js';
-import {
-  DEFAULT_MAX_PEER_ID_LENGTH,
-  DEFAULT_MAX_PEERS,
-  DEFAULT_SHORT_LENGTH,
-  type PeerIdMode,
-  type PeerLabelOptions,
-} from '../src/labels/peer-labels.js';
+import { DEFAULT_MAX_PEER_ID_LENGTH, DEFAULT_MAX_PEERS, DEFAULT_SHORT_LENGTH, type PeerIdMode, type PeerLabelOptions } from '../src/labels/peer-labels.js';
 import { MAX_LEARNED_VALUE_LENGTH } from '../src/labels/value-index.js';
 
 const code = (s: string): string => `\`${s}\``;
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const row = (cells: readonly string[]): string => `| ${cells.map(cell).join(' | ')} |`;
-const table = (head: readonly string[], rows: readonly (readonly string[])[]): string =>
-  [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
+const table = (head: readonly string[], rows: readonly (readonly string[])[]): string => [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
 const anchor = (title: string): string =>
   title
     .toLowerCase()
@@ -56,10 +49,12 @@ const PEER_MODES: Record<PeerIdMode, string> = {
 };
 
 const REASON_MEANINGS: Record<RejectReason, string> = {
-  invalid_number: 'a number parameter was NaN, infinite, not a number or, for an amount, above 2^53 - 1 (`Number.MAX_SAFE_INTEGER`: sums of larger values overflow to Infinity); or a ratio above 1 (clamped to 1, record kept)',
+  invalid_number:
+    'a number parameter was NaN, infinite, not a number or, for an amount, above 2^53 - 1 (`Number.MAX_SAFE_INTEGER`: sums of larger values overflow to Infinity); or a ratio above 1 (clamped to 1, record kept)',
   negative: 'a size, count or duration below zero',
   invalid_peer_id: `a peer id that is not a string, is empty or is longer than \`maxPeerIdLength\` (default ${DEFAULT_MAX_PEER_ID_LENGTH})`,
-  peer_id_is_address: 'a peer id that is an IP address, with or without brackets and port, or carries one (a multiaddr `/ip4/…` or `/ip6/…`, a dotted quad inside it); in `short` mode also one whose short label would be one (`10.0.0.123-node`)',
+  peer_id_is_address:
+    'a peer id that is an IP address, with or without brackets and port, or carries one (a multiaddr `/ip4/…` or `/ip6/…`, a dotted quad inside it); in `short` mode also one whose short label would be one (`10.0.0.123-node`)',
   unknown_value: 'a value outside a closed set, a non-boolean flag, or a non-string for an application-configured set',
   over_capacity: `a bounded set is full: the known-peer set (\`${opt('maxKnownPeers')}\`) or the topology graph (\`${opt('maxTopologyNodes')}\`); the peer or link is not tracked`,
   internal_error: 'an exception inside the monitor, caught before it reached the caller (a bug: please report it)',
@@ -186,7 +181,9 @@ function decisionsSection(): string {
     `**Open taxonomies end in \`${OTHER}\`.** The design's error taxonomy (${ERROR_TYPES.filter((v) => v !== OTHER).join(', ')}) ` +
       `gains \`${OTHER}\`, so errors we cannot classify are still counted; so does every other set of an open-ended world: ` +
       [...openSets.entries()]
-        .filter(([set]) => !set.startsWith('error_type:')).map(([set, name]) => `${set} (${code(name)})`).join('; ') +
+        .filter(([set]) => !set.startsWith('error_type:'))
+        .map(([set, name]) => `${set} (${code(name)})`)
+        .join('; ') +
       '.',
     `**One discovery label.** The design says \`discovery_method\` on one discovery metric and \`method\` on the others; ` +
       `${discoveryMetrics.join(', ')} all use \`discovery_method\`, so they join without relabelling.`,
@@ -199,9 +196,7 @@ function decisionsSection(): string {
       `are written against them. ${code(m.connectionDuration.name)} is in seconds, as designed.`,
     `**${code(m.bytesSent.name)} has no \`direction\`.** The direction is in the metric name ` +
       `(${code(m.bytesReceived.name)} is its pair); \`direction="inbound"\` on bytes sent would mean nothing.`,
-    `**Gauges do not end in \`_total\`.** \`_total\` marks a counter in Prometheus and OpenMetrics: ` +
-      gaugeRenames.map(([, d]) => `${code(d.designName!)} → ${code(d.name)}`).join(', ') +
-      '.',
+    `**Gauges do not end in \`_total\`.** \`_total\` marks a counter in Prometheus and OpenMetrics: ` + gaugeRenames.map(([, d]) => `${code(d.designName!)} → ${code(d.name)}`).join(', ') + '.',
     `**No \`_count\` on a counter.** ` +
       countRenames.map(([, d]) => `${code(d.designName!)} → ${code(d.name)}`).join(', ') +
       ': every export path appends `_total` to counters, and `_count` is the suffix of histogram series.',
@@ -239,7 +234,9 @@ function namingSection(): string {
   ];
   if (example !== undefined) {
     const word = otlpUnitSuffixes(example.unit).main;
-    const dotted = instrumentName(example).replace(new RegExp(`_${word}$`), '').replace(/_/g, '.');
+    const dotted = instrumentName(example)
+      .replace(new RegExp(`_${word}$`), '')
+      .replace(/_/g, '.');
     lines.push(
       `A dotted \`${dotted}\` of unit \`${example.unit}\` would be ${code(jsPrometheusExporterName(dotted, example.instrument) ?? '')} ` +
         `when scraped and ${code(otlpToPrometheusName(dotted, example.unit, example.instrument) ?? '')} through OTLP. ` +
@@ -263,8 +260,7 @@ function namingSection(): string {
       }),
     ),
     '',
-    'Counts use annotations (`{connection}`, `{peer}`) so that no unit word is added; unit `1` is kept for the gauges ' +
-      'whose names end in `_ratio`.',
+    'Counts use annotations (`{connection}`, `{peer}`) so that no unit word is added; unit `1` is kept for the gauges ' + 'whose names end in `_ratio`.',
   );
   const exceptions = defs().flatMap(([, d]) => {
     const otel = instrumentName(d);
@@ -284,7 +280,10 @@ function namingSection(): string {
   });
   const reserved = defs()
     .filter(([, d]) => d.instrument !== 'histogram' && /_(count|sum|bucket)$/.test(d.name))
-    .map(([, d]) => `${code(d.name)} is not a histogram but ends in \`${/_(count|sum|bucket)$/.exec(d.name)![0]}\`, a suffix reserved for histogram and summary series (\`promtool check metrics\` flags it).`);
+    .map(
+      ([, d]) =>
+        `${code(d.name)} is not a histogram but ends in \`${/_(count|sum|bucket)$/.exec(d.name)![0]}\`, a suffix reserved for histogram and summary series (\`promtool check metrics\` flags it).`,
+    );
   if (exceptions.length + reserved.length > 0) {
     lines.push('', '### Known naming issues', '', list([...exceptions, ...reserved]));
   }
@@ -385,9 +384,7 @@ function badInputSection(): string {
   const probes = new Map(PARAM_KINDS.map((k) => [k, probe(k)] as const));
   const isDrop = (k: ParamKind): boolean => probes.get(k)!.drops.size > 0;
   const reasonsText = (r: ProbeResult): string =>
-    [r.drops.size > 0 ? `drops: ${[...r.drops].map(code).join(', ')}` : '', r.folds.size > 0 ? `keeps: ${[...r.folds].map(code).join(', ')}` : '']
-      .filter((s) => s !== '')
-      .join('; ');
+    [r.drops.size > 0 ? `drops: ${[...r.drops].map(code).join(', ')}` : '', r.folds.size > 0 ? `keeps: ${[...r.folds].map(code).join(', ')}` : ''].filter((s) => s !== '').join('; ');
   const usedBy = (k: ParamKind): string[] => (Object.keys(RECORD_METHODS) as RecordMethod[]).filter((m) => RECORD_METHODS[m].includes(k));
   const kindRow = (k: ParamKind): string[] => [code(k), ACCEPTS[k], reasonsText(probes.get(k)!) || '-', `${usedBy(k).length}`];
   const methods = Object.keys(RECORD_METHODS) as RecordMethod[];
@@ -429,19 +426,16 @@ function badInputSection(): string {
     '',
     '### Reject reasons',
     '',
-    table(['Reason', 'Meaning'], REJECT_REASONS.map((r) => [code(r), REASON_MEANINGS[r]])),
+    table(
+      ['Reason', 'Meaning'],
+      REJECT_REASONS.map((r) => [code(r), REASON_MEANINGS[r]]),
+    ),
   ].join('\n');
 }
 
 /** The whole of docs/metrics.md. */
 export function renderMetricsDoc(): string {
-  const sections = [
-    'Metrics',
-    'Decisions: where we depart from the design',
-    'Naming',
-    'Labels and cardinality',
-    'Bad input',
-  ];
+  const sections = ['Metrics', 'Decisions: where we depart from the design', 'Naming', 'Labels and cardinality', 'Bad input'];
   const intro = [
     '<!-- Generated by `pnpm docs:metrics` from packages/instrumentation/src/schema/metrics.ts. Do not edit by hand. -->',
     '',
@@ -454,5 +448,8 @@ export function renderMetricsDoc(): string {
     '',
     list(sections.map((s) => `[${s}](#${anchor(s)})`)),
   ].join('\n');
-  return `${[intro, metricsSection(), decisionsSection(), namingSection(), cardinalitySection(), badInputSection()].join('\n\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${[intro, metricsSection(), decisionsSection(), namingSection(), cardinalitySection(), badInputSection()]
+    .join('\n\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }

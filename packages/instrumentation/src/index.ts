@@ -9,7 +9,18 @@ export { OtelP2pMonitor, type P2pMonitorConfig } from './monitor/otel-monitor.js
 export { RecordingP2pMonitor, type RecordedCall } from './monitor/recording-monitor.js';
 export type { LabelOptions } from './monitor/normalizer.js';
 export { type PeerIdMode, type PeerLabelOptions, DEFAULT_MAX_PEERS, looksLikeAddress } from './labels/peer-labels.js';
-export { P2pMetricProducer, type MetricProducerOptions, type CollectionSource, type ProducedCollection, type ProducedMetric, type ProducedSum, type ProducedGauge, type ProducedHistogramMetric, type ProducedDataPoint, type ProducedHistogram } from './export/metric-producer.js';
+export {
+  P2pMetricProducer,
+  type MetricProducerOptions,
+  type CollectionSource,
+  type ProducedCollection,
+  type ProducedMetric,
+  type ProducedSum,
+  type ProducedGauge,
+  type ProducedHistogramMetric,
+  type ProducedDataPoint,
+  type ProducedHistogram,
+} from './export/metric-producer.js';
 export { createP2pViews, type P2pViewOptions } from './export/views.js';
 export { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 export { P2pInstrumentation, type P2pInstrumentationConfig, type P2pObjects, type P2pObjectOptions } from './instrumentation/p2p-instrumentation.js';
@@ -20,7 +31,21 @@ export { observeCircuitBreaker, type CircuitBreakerLike } from './instrumentatio
 export { observePool, type PoolLike, type PoolObserverOptions } from './instrumentation/connection-pool.js';
 export { acknowledgeMessage, transportAckStats, type TransportOptions, type MessageExtractors, type SendQueueLike, type AckStats } from './instrumentation/transport.js';
 export type { ManagerOptions } from './instrumentation/manager.js';
-export { P2P_EVENT_TYPES, type P2pEvent, type P2pEventType, type PeerDiscoveredEvent, type PeerLostEvent, type DiscoveryFailedEvent, type ResourceSyncStartedEvent, type ResourceTransferProgressEvent, type ResourceSyncCompletedEvent, type ResourceSyncFailedEvent, type PeerLinkUpEvent, type PeerLinkDownEvent, type TopologyEvent } from './instrumentation/p2p-events.js';
+export {
+  P2P_EVENT_TYPES,
+  type P2pEvent,
+  type P2pEventType,
+  type PeerDiscoveredEvent,
+  type PeerLostEvent,
+  type DiscoveryFailedEvent,
+  type ResourceSyncStartedEvent,
+  type ResourceTransferProgressEvent,
+  type ResourceSyncCompletedEvent,
+  type ResourceSyncFailedEvent,
+  type PeerLinkUpEvent,
+  type PeerLinkDownEvent,
+  type TopologyEvent,
+} from './instrumentation/p2p-events.js';
 export type { InstrumentationContext, Instrumented } from './instrumentation/context.js';
 export { wrapMethod, unwrapMethod, isWrapped, type CallObserver, type HookErrorSink } from './instrumentation/method-wrapper.js';
 export {

@@ -22,7 +22,7 @@ describe('OtelP2pMonitor and RecordingP2pMonitor', () => {
     );
   });
 
-  it('RecordingP2pMonitor keeps the calls for assertions in users\' tests', () => {
+  it("RecordingP2pMonitor keeps the calls for assertions in users' tests", () => {
     const m = new RecordingP2pMonitor();
     m.recordMessage('peer-a', 'raft', 10, 1.5);
     m.recordMessage('peer-a', 'raft', NaN);

@@ -22,22 +22,19 @@ describe('fast path and standard-instrument path', () => {
 
   it('export identical data for the same records: every count, sum, bucket, min, max and label', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.oneof({ weight: 4, arbitrary: validCallOfAnyMethod }, { weight: 1, arbitrary: anyCallOfAnyMethod }), { maxLength: 200 }),
-        async (calls) => {
-          const fast = fastPath(config());
-          const standard = standardPath(config());
-          try {
-            for (const call of calls) {
-              apply(fast.monitor, call);
-              apply(standard.monitor, call);
-            }
-            expect(normalise(await fast.collect())).toEqual(normalise(await standard.collect()));
-          } finally {
-            await Promise.all([fast.provider.shutdown(), standard.provider.shutdown()]);
+      fc.asyncProperty(fc.array(fc.oneof({ weight: 4, arbitrary: validCallOfAnyMethod }, { weight: 1, arbitrary: anyCallOfAnyMethod }), { maxLength: 200 }), async (calls) => {
+        const fast = fastPath(config());
+        const standard = standardPath(config());
+        try {
+          for (const call of calls) {
+            apply(fast.monitor, call);
+            apply(standard.monitor, call);
           }
-        },
-      ),
+          expect(normalise(await fast.collect())).toEqual(normalise(await standard.collect()));
+        } finally {
+          await Promise.all([fast.provider.shutdown(), standard.provider.shutdown()]);
+        }
+      }),
       { numRuns: 60 },
     );
   });

@@ -49,11 +49,7 @@ function realExporterName(name: string, kind: InstrumentKind, prefix?: string): 
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
     dataPointType: kind === 'histogram' ? DataPointType.HISTOGRAM : kind === 'gauge' ? DataPointType.GAUGE : DataPointType.SUM,
     isMonotonic: kind === 'counter',
-    dataPoints: [
-      kind === 'histogram'
-        ? { ...point, value: { buckets: { boundaries: [1], counts: [0, 0] }, sum: 0, count: 0, min: 0, max: 0 } }
-        : { ...point, value: 1 },
-    ],
+    dataPoints: [kind === 'histogram' ? { ...point, value: { buckets: { boundaries: [1], counts: [0, 0] }, sum: 0, count: 0, min: 0, max: 0 } } : { ...point, value: 1 }],
   };
   const rm = { resource: { attributes: {} }, scopeMetrics: [{ scope: { name: 's' }, metrics: [metric] }] };
   const text = new PrometheusSerializer(prefix, false, undefined, true, true).serialize(rm as unknown as ResourceMetrics);
@@ -171,9 +167,7 @@ describe('otlpToPrometheusName models prometheus/otlptranslator (UnderscoreEscap
   });
 
   it('legacy translator (Collector pkg/translator/prometheus) keeps Unicode letters and splits on colons', () => {
-    expect(otlpToPrometheusName('metric_with_字符_foreign_characters', '', 'counter', { translator: 'legacy' })).toBe(
-      'metric_with_字符_foreign_characters_total',
-    );
+    expect(otlpToPrometheusName('metric_with_字符_foreign_characters', '', 'counter', { translator: 'legacy' })).toBe('metric_with_字符_foreign_characters_total');
     expect(otlpToPrometheusName('broken.metric.speed', 'km/h', 'gauge', { translator: 'legacy' })).toBe('broken_metric_speed_km_per_hour');
     expect(otlpToPrometheusName('system.io', 'By', 'counter', { translator: 'legacy' })).toBe('system_io_bytes_total');
   });
@@ -193,13 +187,10 @@ describe('every schema entry reaches Prometheus under its name', () => {
     expect(jsPrometheusExporterName(instrumentName(def), def.instrument)).toBe(def.name);
   });
 
-  it.each(ENTRIES.filter(([, d]) => !(d.name in KNOWN_ISSUES.otlpName)).map(([id, def]) => [id, def.name, def] as const))(
-    '%s: OTLP -> Prometheus -> %s',
-    (_id, _name, def) => {
-      expect(otlpToPrometheusName(instrumentName(def), def.unit, def.instrument)).toBe(def.name);
-      expect(otlpToPrometheusName(instrumentName(def), def.unit, def.instrument, { translator: 'legacy' })).toBe(def.name);
-    },
-  );
+  it.each(ENTRIES.filter(([, d]) => !(d.name in KNOWN_ISSUES.otlpName)).map(([id, def]) => [id, def.name, def] as const))('%s: OTLP -> Prometheus -> %s', (_id, _name, def) => {
+    expect(otlpToPrometheusName(instrumentName(def), def.unit, def.instrument)).toBe(def.name);
+    expect(otlpToPrometheusName(instrumentName(def), def.unit, def.instrument, { translator: 'legacy' })).toBe(def.name);
+  });
 
   it('known OTLP naming issues are still real (delete the pin once metrics.ts is fixed)', () => {
     for (const [name, wrong] of Object.entries(KNOWN_ISSUES.otlpName)) {
@@ -346,11 +337,9 @@ describe('histogram buckets', () => {
 
 /** The design document: the repository's copy if the lead adds one, else the shared seed. */
 function designPath(): string {
-  const candidates = [
-    process.env.P2P_DESIGN_DOC,
-    resolve(__dirname, '../../../docs/design/p2p-connection-monitoring-design.md'),
-    '/work/shared/seed/p2p-connection-monitoring-design.md',
-  ].filter((p): p is string => p !== undefined && p !== '');
+  const candidates = [process.env.P2P_DESIGN_DOC, resolve(__dirname, '../../../docs/design/p2p-connection-monitoring-design.md'), '/work/shared/seed/p2p-connection-monitoring-design.md'].filter(
+    (p): p is string => p !== undefined && p !== '',
+  );
   const found = candidates.find((p) => existsSync(p));
   if (found === undefined) throw new Error(`design document not found; looked in: ${candidates.join(', ')} (set P2P_DESIGN_DOC)`);
   return found;
@@ -362,7 +351,10 @@ function designMetrics(): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const block of text.matchAll(/^```[^\n]*\n([\s\S]*?)^```/gm)) {
     for (const m of (block[1] as string).matchAll(/^\s*(p2p_[a-z0-9_]+)(\{([^}]*)\})?/gm)) {
-      const labels = (m[3] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const labels = (m[3] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
       out.set(m[1] as string, labels);
     }
   }

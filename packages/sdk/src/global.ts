@@ -11,8 +11,7 @@ export function registerGlobalMeterProvider(provider: MeterProvider): boolean {
   // meter. The probe asks for the monitor's own meter, which the monitor has requested already.
   if (metrics.getMeterProvider().getMeter(PACKAGE_NAME, PACKAGE_VERSION) !== createNoopMeter()) {
     diag.warn(
-      '@p2p-otel/sdk: a global MeterProvider is already registered; keeping it. P2P metrics are still ' +
-        'exported by the readers of @p2p-otel/sdk. Pass registerGlobal: false to skip this check.',
+      '@p2p-otel/sdk: a global MeterProvider is already registered; keeping it. P2P metrics are still ' + 'exported by the readers of @p2p-otel/sdk. Pass registerGlobal: false to skip this check.',
     );
     return false;
   }

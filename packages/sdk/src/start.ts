@@ -73,8 +73,7 @@ export async function startP2pTelemetry(options: P2pTelemetryOptions = {}): Prom
   // With no exporter the producer is created and dropped: it detaches the monitor from any global
   // meter, so records stay in the monitor's arrays at no SDK cost.
   if (config.exporters.length === 0) monitor.createMetricProducer();
-  const producers = (): MetricProducer[] | undefined =>
-    exportPath === 'producer' ? [monitor.createMetricProducer()] : undefined;
+  const producers = (): MetricProducer[] | undefined => (exportPath === 'producer' ? [monitor.createMetricProducer()] : undefined);
   const { readers, prometheus } = await createReaders(config, producers);
 
   let meterProvider: MeterProvider;
@@ -131,4 +130,3 @@ function createMonitor(config: P2pMonitorConfig | undefined): P2pInstrumentation
     throw new P2pTelemetryConfigError('options.monitor', undefined, e instanceof Error ? e.message : String(e));
   }
 }
-

@@ -21,8 +21,9 @@ async function sampleMetrics(peers: number): Promise<ResourceMetrics> {
 }
 
 describe('serializeInSlices', () => {
-  test('produces exactly the text of the exporter\'s serializer', async () => {
-    for (const peers of [0, 1, 40, 300]) { // 300: metrics of several slices (POINTS_PER_SLICE)
+  test("produces exactly the text of the exporter's serializer", async () => {
+    for (const peers of [0, 1, 40, 300]) {
+      // 300: metrics of several slices (POINTS_PER_SLICE)
       const rm = await sampleMetrics(peers);
       if (peers === 300) expect(Math.max(...(rm.scopeMetrics[0]?.metrics ?? []).map((m) => m.dataPoints.length))).toBeGreaterThan(3 * POINTS_PER_SLICE);
       // A second scope, as metrics of the application's own instruments would add. Same-named
@@ -35,14 +36,17 @@ describe('serializeInSlices', () => {
       const histogram = ours.find((m) => m.dataPointType === DataPointType.HISTOGRAM);
       const sum = ours.find((m) => m.dataPointType === DataPointType.SUM);
       if (peers > 0 && (histogram === undefined || sum === undefined)) throw new Error('sample metrics lack a histogram or a sum');
-      const conflicting: ResourceMetrics = histogram === undefined || sum === undefined ? rm : {
-        ...rm,
-        scopeMetrics: [
-          { scope: { name: 'first' }, metrics: [{ ...sum, descriptor: { ...sum.descriptor, description: '' } }] }, // no HELP: the next one's is taken
-          ...rm.scopeMetrics,
-          { scope: { name: 'app' }, metrics: [{ ...histogram, dataPointType: DataPointType.GAUGE, dataPoints: [] } as MetricData] }, // another type
-        ],
-      };
+      const conflicting: ResourceMetrics =
+        histogram === undefined || sum === undefined
+          ? rm
+          : {
+              ...rm,
+              scopeMetrics: [
+                { scope: { name: 'first' }, metrics: [{ ...sum, descriptor: { ...sum.descriptor, description: '' } }] }, // no HELP: the next one's is taken
+                ...rm.scopeMetrics,
+                { scope: { name: 'app' }, metrics: [{ ...histogram, dataPointType: DataPointType.GAUGE, dataPoints: [] } as MetricData] }, // another type
+              ],
+            };
       for (const input of [rm, mixed, everyMetricTwice, conflicting]) expect(await serializeInSlices(input)).toBe(new PrometheusSerializer().serialize(input));
     }
   });

@@ -2,14 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DiagLogLevel, diag, metrics, type DiagLogger } from '@opentelemetry/api';
 import { OtelP2pMonitor } from '@p2p-otel/instrumentation';
-import {
-  P2pTelemetryConfigError,
-  resolveP2pTelemetryConfig,
-  startP2pTelemetry,
-  type Env,
-  type P2pTelemetry,
-  type P2pTelemetryOptions,
-} from '@p2p-otel/sdk';
+import { P2pTelemetryConfigError, resolveP2pTelemetryConfig, startP2pTelemetry, type Env, type P2pTelemetry, type P2pTelemetryOptions } from '@p2p-otel/sdk';
 import { createResource } from '../src/resource.js';
 
 const started: P2pTelemetry[] = [];
@@ -205,14 +198,13 @@ describe('resolveP2pTelemetryConfig', () => {
     const e = error as P2pTelemetryConfigError;
     expect(e.setting).toBe(setting);
     expect(e.message).toContain(setting);
-    if (shown === undefined) expect(e.message).not.toContain('s3cret'); // header values may be credentials
+    if (shown === undefined)
+      expect(e.message).not.toContain('s3cret'); // header values may be credentials
     else expect(e.message).toContain(`=${shown}`);
   });
 
   test('grpc fails with what to use instead', () => {
-    expect(() => resolveP2pTelemetryConfig({ exporter: 'otlp' }, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(
-      /OTEL_EXPORTER_OTLP_PROTOCOL="grpc".*not supported.*http\/protobuf/,
-    );
+    expect(() => resolveP2pTelemetryConfig({ exporter: 'otlp' }, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL="grpc".*not supported.*http\/protobuf/);
   });
 });
 
@@ -220,9 +212,7 @@ describe('startP2pTelemetry', () => {
   test('reads process.env and rejects invalid settings before starting anything', async () => {
     process.env.OTEL_METRICS_EXPORTER = 'prometheus';
     process.env.OTEL_EXPORTER_PROMETHEUS_PORT = 'ninety';
-    await expect(startP2pTelemetry({ registerGlobal: false })).rejects.toThrow(
-      new P2pTelemetryConfigError('OTEL_EXPORTER_PROMETHEUS_PORT', 'ninety', 'expected an integer from 0 to 65535'),
-    );
+    await expect(startP2pTelemetry({ registerGlobal: false })).rejects.toThrow(new P2pTelemetryConfigError('OTEL_EXPORTER_PROMETHEUS_PORT', 'ninety', 'expected an integer from 0 to 65535'));
     process.env.OTEL_EXPORTER_PROMETHEUS_PORT = '0';
     const t = await start({ registerGlobal: false });
     expect(t.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);

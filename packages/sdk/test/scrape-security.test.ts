@@ -236,8 +236,6 @@ describe('resolving the scrape protections', () => {
   });
 
   test('bearer and basic together names both settings', () => {
-    expect(() => resolveP2pTelemetryConfig({}, { P2P_OTEL_METRICS_BEARER_TOKEN: 'a', P2P_OTEL_METRICS_BASIC_AUTH: 'u:p' })).toThrow(
-      /P2P_OTEL_METRICS_BEARER_TOKEN.*P2P_OTEL_METRICS_BASIC_AUTH/,
-    );
+    expect(() => resolveP2pTelemetryConfig({}, { P2P_OTEL_METRICS_BEARER_TOKEN: 'a', P2P_OTEL_METRICS_BASIC_AUTH: 'u:p' })).toThrow(/P2P_OTEL_METRICS_BEARER_TOKEN.*P2P_OTEL_METRICS_BASIC_AUTH/);
   });
 });

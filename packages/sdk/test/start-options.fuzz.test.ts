@@ -14,15 +14,7 @@
  */
 import { diag } from '@opentelemetry/api';
 import { OtelP2pMonitor } from '@p2p-otel/instrumentation';
-import {
-  EXPORTER_NAMES,
-  OTLP_PROTOCOLS,
-  P2pTelemetryConfigError,
-  TEMPORALITY_PREFERENCES,
-  resolveP2pTelemetryConfig,
-  startP2pTelemetry,
-  type P2pTelemetryOptions,
-} from '@p2p-otel/sdk';
+import { EXPORTER_NAMES, OTLP_PROTOCOLS, P2pTelemetryConfigError, TEMPORALITY_PREFERENCES, resolveP2pTelemetryConfig, startP2pTelemetry, type P2pTelemetryOptions } from '@p2p-otel/sdk';
 import fc from 'fast-check';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -69,7 +61,9 @@ function options(otlpUrl: string): fc.Arbitrary<P2pTelemetryOptions> {
             {
               endpoint: opt(fc.constantFrom(otlpUrl, 'https://[::1]:1/v1/metrics', 'ftp://127.0.0.1:1/', 'not a url', '', '//127.0.0.1:1', 'http://'), oddString),
               protocol: opt(fc.constantFrom(...OTLP_PROTOCOLS, 'grpc', 'HTTP/JSON', 'http/protobuf ', '')),
-              headers: opt(fc.dictionary(fc.oneof(fc.constantFrom('authorization', 'x-api-key', 'bad name', '', 'é'), oddString), fc.oneof(fc.string(), fc.constantFrom('a\r\nb', '\0', 'ok')), { maxKeys: 3 })),
+              headers: opt(
+                fc.dictionary(fc.oneof(fc.constantFrom('authorization', 'x-api-key', 'bad name', '', 'é'), oddString), fc.oneof(fc.string(), fc.constantFrom('a\r\nb', '\0', 'ok')), { maxKeys: 3 }),
+              ),
               timeoutMillis: opt(millis),
               exportIntervalMillis: opt(millis),
               exportTimeoutMillis: opt(millis),
@@ -83,7 +77,18 @@ function options(otlpUrl: string): fc.Arbitrary<P2pTelemetryOptions> {
         monitor: opt(
           fc.record(
             {
-              peerId: opt(fc.record({ mode: opt(fc.constantFrom('full', 'short', 'hash', 'none', 'FULL')), maxPeers: opt(fc.integer({ min: -1, max: 300 })), shortLength: opt(fc.integer({ min: -1, max: 20 })), hashKey: opt(fc.string({ maxLength: 40 })), maxPeerIdLength: opt(fc.integer({ min: -1, max: 300 })) }, { requiredKeys: [] })),
+              peerId: opt(
+                fc.record(
+                  {
+                    mode: opt(fc.constantFrom('full', 'short', 'hash', 'none', 'FULL')),
+                    maxPeers: opt(fc.integer({ min: -1, max: 300 })),
+                    shortLength: opt(fc.integer({ min: -1, max: 20 })),
+                    hashKey: opt(fc.string({ maxLength: 40 })),
+                    maxPeerIdLength: opt(fc.integer({ min: -1, max: 300 })),
+                  },
+                  { requiredKeys: [] },
+                ),
+              ),
               messageTypes: opt(fc.array(fc.oneof(fc.string({ maxLength: 6 }), hostile), { maxLength: 4 })),
               resourceTypes: opt(fc.array(fc.string({ maxLength: 6 }), { maxLength: 3 })),
               protocolVersions: opt(fc.array(fc.string({ maxLength: 6 }), { maxLength: 3 })),

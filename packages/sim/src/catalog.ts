@@ -19,7 +19,14 @@ export const catalog = {
     durationMs: 60_000,
     behaviour: exact,
     steps: [
-      { at: 10_000, do: 'partition', groups: [[0, 1], [2, 3, 4]] },
+      {
+        at: 10_000,
+        do: 'partition',
+        groups: [
+          [0, 1],
+          [2, 3, 4],
+        ],
+      },
       { at: 40_000, do: 'heal' },
     ],
   }),
@@ -92,7 +99,13 @@ export const catalog = {
   relayOnlyPeers: (): Scenario => ({
     name: 'relay-only peers',
     nodes: 5,
-    links: [[0, 1], [0, 2], [1, 2], [0, 3], [0, 4]],
+    links: [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+      [0, 3],
+      [0, 4],
+    ],
     durationMs: 60_000,
     behaviour: { ...exact, healthIntervalMs: 0 },
     nodeBehaviour: { 3: { discoveryMethods: ['relay'] }, 4: { discoveryMethods: ['relay'] } },

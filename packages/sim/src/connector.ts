@@ -77,7 +77,7 @@ export class SimConnector {
   async discard(connection: SimConnection, reason: string): Promise<void> {
     connection.close(reason);
     const pool = this.pools.get(connection.peerId);
-    if (pool !== undefined && pool.isBorrowedResource(connection)) await pool.destroy(connection);
+    if (pool?.isBorrowedResource(connection)) await pool.destroy(connection);
   }
 
   /** Stops the breakers' timers (a crash or the end of the run). */

@@ -365,7 +365,7 @@ export class NodeProcess implements Host {
       const node = queue[head] as string;
       const next = all.get(node) ?? [];
       adjacency[node] = next.slice();
-      for (const n of next) if (!seen.has(n)) (seen.add(n), queue.push(n));
+      for (const n of next) if (!seen.has(n)) seen.add(n), queue.push(n);
     }
     this.manager.topology(adjacency);
   }

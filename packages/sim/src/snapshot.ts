@@ -44,8 +44,7 @@ export function collectNode(producer: P2pMetricProducer, epochMs: number, up: bo
         startTimeMs = round(hrMs(p.startTime as HrTime) - epochMs);
         endTimeMs = round(hrMs(p.endTime as HrTime) - epochMs);
         const v = p.value as number | { buckets: { boundaries: number[]; counts: number[] }; sum: number; count: number; min: number; max: number };
-        const value: number | HistogramValue =
-          typeof v === 'number' ? v : { count: v.count, sum: v.sum, min: v.min, max: v.max, boundaries: [...v.buckets.boundaries], counts: [...v.buckets.counts] };
+        const value: number | HistogramValue = typeof v === 'number' ? v : { count: v.count, sum: v.sum, min: v.min, max: v.max, boundaries: [...v.buckets.boundaries], counts: [...v.buckets.counts] };
         return { attributes: { ...(p.attributes as MetricPoint['attributes']) }, value };
       });
     }

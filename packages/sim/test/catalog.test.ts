@@ -9,7 +9,9 @@ const breakerLog = (events: SimEvent[], node: string, peer: string): string[] =>
   events.filter((e) => e.node === node && e.peer === peer && e.kind.startsWith('breaker_')).map((e) => `${e.t} ${e.kind.slice(8)}`);
 
 const stateOf = (n: NodeSnapshot, peer: string): string[] =>
-  points(n, 'p2p_circuit_breaker_state', { peer_id: peer }).filter((p) => p.value === 1).map((p) => String(p.attributes.state));
+  points(n, 'p2p_circuit_breaker_state', { peer_id: peer })
+    .filter((p) => p.value === 1)
+    .map((p) => String(p.attributes.state));
 
 describe('healthy cluster (5 nodes, full mesh, 60 s)', () => {
   let snapshot: Record<string, NodeSnapshot>;
@@ -176,7 +178,10 @@ describe('5 % loss', () => {
   test('every send still succeeds; each retransmission adds 200 ms to a latency', async () => {
     const { snapshot } = await simulate(catalog.lossyLinks(), { seed: 1 });
     const n0 = snapshot.n0!;
-    for (const [peer, base, retransmissions] of [['n1', 21, 2], ['n2', 22, 1]] as const) {
+    for (const [peer, base, retransmissions] of [
+      ['n1', 21, 2],
+      ['n2', 22, 1],
+    ] as const) {
       expect(value(n0, 'p2p_messages_sent', { peer_id: peer })).toBe(59);
       const latency = histogram(n0, 'p2p_message_latency_milliseconds', { peer_id: peer });
       expect(latency).toEqual({ count: 59, sum: 59 * base + 200 * retransmissions, min: base, max: base + 200 });
@@ -291,7 +296,10 @@ describe('onStart: application behaviour of your own', () => {
       {
         ...catalog.healthyCluster(),
         behaviour: { trafficJitter: 0, healthJitter: 0, messageTypes: ['gossip', 'sync'] },
-        steps: [{ at: 20_000, do: 'crash', node: 0 }, { at: 30_000, do: 'restart', node: 0 }],
+        steps: [
+          { at: 20_000, do: 'crash', node: 0 },
+          { at: 30_000, do: 'restart', node: 0 },
+        ],
         onStart: (process) => {
           if (process.id === 'n0') process.every(5_000, 0, () => process.send('n1', 'sync', 10_000));
         },

@@ -6,7 +6,14 @@ const noisy: Scenario = {
   durationMs: 120_000,
   link: { latencyMs: 15, jitterMs: 30, distribution: 'exponential', loss: 0.02 },
   steps: [
-    { at: 20_000, do: 'partition', groups: [[0, 1], [2, 3, 4]] },
+    {
+      at: 20_000,
+      do: 'partition',
+      groups: [
+        [0, 1],
+        [2, 3, 4],
+      ],
+    },
     { at: 50_000, do: 'heal' },
     { at: 60_000, do: 'crash', node: 3 },
     { at: 80_000, do: 'restart', node: 3 },
@@ -35,10 +42,20 @@ describe('determinism', () => {
     const realPerformanceNow = performance.now;
     await simulate({ nodes: 2, durationMs: 3_600_000, behaviour: { trafficIntervalMs: 0 } }, { seed: 1 });
     expect(globalThis.setTimeout).toBe(realSetTimeout);
+    // biome-ignore lint/complexity/useDateNow: the point is that both of Date's clocks are real again
     expect(Math.abs(Date.now() - new Date().getTime())).toBeLessThan(1_000);
     expect(Date.now()).toBeGreaterThan(Date.UTC(2025, 0, 1, 1)); // not the virtual 2025-01-01T01:00
     await expect(
-      simulate({ nodes: 2, durationMs: 1_000, script: () => { throw new Error('boom'); } }, { seed: 1 }),
+      simulate(
+        {
+          nodes: 2,
+          durationMs: 1_000,
+          script: () => {
+            throw new Error('boom');
+          },
+        },
+        { seed: 1 },
+      ),
     ).rejects.toThrow('boom');
     expect(globalThis.setTimeout).toBe(realSetTimeout);
     expect(performance.now).toBe(realPerformanceNow);
@@ -69,7 +86,10 @@ describe('third-party timers run on virtual time', () => {
       const breaker = new CircuitBreaker(() => new Promise<never>(() => undefined), { timeout: 300_000 });
       const fired = breaker.fire().catch((e: { code?: string }) => `${e.code} at ${Date.now() - SIM_EPOCH_MS}`);
       const pool = createPool({ create: () => new Promise<object>(() => undefined), destroy: async () => undefined }, { max: 1, acquireTimeoutMillis: 600_000 });
-      const acquired = pool.acquire().then(() => 'acquired', (e: Error) => `${e.name}: ${e.message} at ${Date.now() - SIM_EPOCH_MS}`);
+      const acquired = pool.acquire().then(
+        () => 'acquired',
+        (e: Error) => `${e.name}: ${e.message} at ${Date.now() - SIM_EPOCH_MS}`,
+      );
       await clock.tickAsync(600_000);
       breaker.shutdown();
       return [await fired, await acquired];

@@ -9,7 +9,14 @@ describe('docs/simulation.md examples', () => {
         links: 'full-mesh',
         durationMs: 60_000,
         steps: [
-          { at: 10_000, do: 'partition', groups: [[0, 1], [2, 3, 4]] },
+          {
+            at: 10_000,
+            do: 'partition',
+            groups: [
+              [0, 1],
+              [2, 3, 4],
+            ],
+          },
           { at: 40_000, do: 'heal' },
         ],
       },

@@ -67,7 +67,11 @@ describe(`scale scenario at ${NODES} nodes, ${DURATION_MS / 60_000} simulated mi
       expect([n.up, n.incarnation, n.startTimeMs, n.endTimeMs]).toEqual([true, 1, 0, DURATION_MS]);
       for (const peer of peers) {
         expect(value(n, 'p2p_connection_attempts', { peer_id: peer, result: 'success' })).toBe(1);
-        expect(points(n, 'p2p_circuit_breaker_state', { peer_id: peer }).filter((p) => p.value === 1).map((p) => p.attributes.state)).toEqual(['closed']);
+        expect(
+          points(n, 'p2p_circuit_breaker_state', { peer_id: peer })
+            .filter((p) => p.value === 1)
+            .map((p) => p.attributes.state),
+        ).toEqual(['closed']);
       }
       expect(value(n, 'p2p_connection_attempts')).toBe(peers.length);
       expect(value(n, 'p2p_connection_errors')).toBe(0);
@@ -88,7 +92,10 @@ describe(`scale scenario at ${NODES} nodes, ${DURATION_MS / 60_000} simulated mi
     const most = Math.ceil(DURATION_MS / (0.9 * period)) + 1;
     let total = 0;
     for (const [x, y] of pairs) {
-      for (const [from, to] of [[x, y], [y, x]] as const) {
+      for (const [from, to] of [
+        [x, y],
+        [y, x],
+      ] as const) {
         const sent = value(snapshot[id(from)]!, 'p2p_messages_sent', { peer_id: id(to), message_type: 'gossip' });
         expect(value(snapshot[id(to)]!, 'p2p_messages_received', { peer_id: id(from), message_type: 'gossip' })).toBe(sent);
         expect(value(snapshot[id(from)]!, 'p2p_bytes_sent', { peer_id: id(to) })).toBe(sent * 1_000);

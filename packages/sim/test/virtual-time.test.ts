@@ -141,7 +141,11 @@ describe('the scheduler fires timers as @sinonjs/fake-timers does', () => {
       await tick(100_000);
     };
     const expected: string[] = [];
-    const clock = withGlobal(globalThis).install({ now: SIM_EPOCH_MS, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date'], shouldClearNativeTimers: false });
+    const clock = withGlobal(globalThis).install({
+      now: SIM_EPOCH_MS,
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date'],
+      shouldClearNativeTimers: false,
+    });
     try {
       await run((ms) => clock.tickAsync(ms), expected);
     } finally {
@@ -196,7 +200,11 @@ describe('withVirtualTime', () => {
       clearTimeout(Number(byId));
       const refreshed = setTimeout(() => log.push(`refreshed ${Date.now() - SIM_EPOCH_MS}`), 1_000);
       setTimeout(() => refreshed.refresh(), 600);
-      expect(setInterval(() => undefined, 10).unref().hasRef()).toBe(false);
+      expect(
+        setInterval(() => undefined, 10)
+          .unref()
+          .hasRef(),
+      ).toBe(false);
       setTimeout(() => {
         throw new Error('boom');
       }, 50);

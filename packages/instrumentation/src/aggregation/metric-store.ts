@@ -56,10 +56,7 @@ export class MetricStore {
       });
       const stride = dims.reduce((n, d) => n * d.size, 1);
       const rows = peerLabel >= 0 ? this.rows : 1;
-      const cells =
-        def.instrument === 'histogram'
-          ? new HistogramCells(def.buckets ?? [], stride, rows)
-          : new ScalarCells(stride, rows);
+      const cells = def.instrument === 'histogram' ? new HistogramCells(def.buckets ?? [], stride, rows) : new ScalarCells(stride, rows);
       return [id, { id, def, cells, peerLabel, dims, attributes: [] }];
     });
     this.series = Object.fromEntries(entries) as { [K in MetricId]: MetricSeries };

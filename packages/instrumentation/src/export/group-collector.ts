@@ -1,12 +1,4 @@
-import type {
-  BatchObservableResult,
-  Histogram,
-  Meter,
-  Observable,
-  ObservableCounter,
-  ObservableGauge,
-  ObservableUpDownCounter,
-} from '@opentelemetry/api';
+import type { BatchObservableResult, Histogram, Meter, Observable, ObservableCounter, ObservableGauge, ObservableUpDownCounter } from '@opentelemetry/api';
 import type { HistogramCells, ScalarCells } from '../aggregation/cells.js';
 import type { MetricSeries } from '../aggregation/metric-store.js';
 import { instrumentName } from '../schema/naming.js';
@@ -63,13 +55,19 @@ export class GroupCollector {
         }
       }
     }
-    meter.addBatchObservableCallback(this.callback, this.observables.map((o) => o.instrument));
+    meter.addBatchObservableCallback(
+      this.callback,
+      this.observables.map((o) => o.instrument),
+    );
   }
 
   /** Stops feeding the current meter (before a new one, or when the fast path takes over). */
   detach(): void {
     if (this.meter !== undefined) {
-      this.meter.removeBatchObservableCallback(this.callback, this.observables.map((o) => o.instrument));
+      this.meter.removeBatchObservableCallback(
+        this.callback,
+        this.observables.map((o) => o.instrument),
+      );
     }
     for (const series of this.series) if (series.def.instrument === 'histogram') (series.cells as HistogramCells).sink = undefined;
     this.observables = [];

@@ -70,9 +70,7 @@ export function observeCircuitBreaker(peerId: unknown, breaker: CircuitBreakerLi
       onHookError(e);
     }
   };
-  const listeners: (readonly [string, () => void])[] = STATE_EVENTS.map(
-    ([event, state]) => [event, guard(() => monitor.recordCircuitBreakerState(peer, state))] as const,
-  );
+  const listeners: (readonly [string, () => void])[] = STATE_EVENTS.map(([event, state]) => [event, guard(() => monitor.recordCircuitBreakerState(peer, state))] as const);
   listeners.push(['failure', guard(() => monitor.recordCircuitBreakerFailure(peer))]);
 
   const added: (readonly [string, () => void])[] = [];

@@ -91,7 +91,9 @@ export function attachIterable(manager: object, method: string, sink: Sink, onHo
     const it = shared ? undefined : iteratorOf(first);
     const probe = it === undefined ? undefined : iteratorOf(second);
     if (shared || (it !== undefined && it === probe)) {
-      diag.warn(`p2p-otel: manager.${describeKey(method)}() returns one shared stream, not an iterator per caller; reading it would take events from the application, so manager events are not recorded`);
+      diag.warn(
+        `p2p-otel: manager.${describeKey(method)}() returns one shared stream, not an iterator per caller; reading it would take events from the application, so manager events are not recorded`,
+      );
       return;
     }
     if (it === undefined) {
@@ -137,7 +139,10 @@ export function attachIterable(manager: object, method: string, sink: Sink, onHo
     return undefined;
   }
   if (types.isPromise(first) || types.isPromise(second)) {
-    Promise.all([first, second]).then(([a, b]) => start(a, b), (e: unknown) => diag.warn(`p2p-otel: manager.${describeKey(method)}() failed; its events are not recorded`, e));
+    Promise.all([first, second]).then(
+      ([a, b]) => start(a, b),
+      (e: unknown) => diag.warn(`p2p-otel: manager.${describeKey(method)}() failed; its events are not recorded`, e),
+    );
   } else {
     start(first, second);
   }

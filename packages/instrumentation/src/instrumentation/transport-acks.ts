@@ -131,7 +131,7 @@ export function detachAcks(transport: object, acks: PendingAcks): void {
 export function acknowledgeMessage(transport: object, messageId: unknown): boolean {
   try {
     const acks = typeof transport === 'object' && transport !== null ? TRACKERS.get(transport) : undefined;
-    return acks !== undefined && acks.acknowledge(messageId);
+    return acks?.acknowledge(messageId) === true;
   } catch {
     return false;
   }

@@ -47,7 +47,8 @@ export function subscribeQueue(queue: unknown, ctx: InstrumentationContext): (()
   const depth = new Map<unknown, { messages: number; bytes: number }>();
   // Listeners the queue refuses to remove (its off() throws) stay on it: inert once unsubscribed.
   let live = true;
-  const guard = <A extends unknown[]>(fn: (...args: A) => void) =>
+  const guard =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
     (...args: A): void => {
       if (!live) return;
       try {

@@ -86,11 +86,7 @@ export class PeerLabels {
   private readonly onReject: (reason: RejectReason) => void;
   private readonly onNewSlot: (slot: number) => void;
 
-  constructor(
-    options: ResolvedPeerLabelOptions,
-    onReject: (reason: RejectReason) => void,
-    onNewSlot: (slot: number) => void,
-  ) {
+  constructor(options: ResolvedPeerLabelOptions, onReject: (reason: RejectReason) => void, onNewSlot: (slot: number) => void) {
     this.options = options;
     this.onReject = onReject;
     this.onNewSlot = onNewSlot;
@@ -168,7 +164,10 @@ export class PeerLabels {
       case 'short':
         return peerId.slice(0, this.options.shortLength);
       case 'hash':
-        return createHmac('sha256', this.options.hashKey as Uint8Array).update(peerId).digest('hex').slice(0, 16);
+        return createHmac('sha256', this.options.hashKey as Uint8Array)
+          .update(peerId)
+          .digest('hex')
+          .slice(0, 16);
       default:
         return peerId;
     }

@@ -73,9 +73,13 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
     this.clock = config.clock ?? highResolutionNow;
     this.startTimeMs = this.clock();
     let store: MetricStore | undefined;
-    this.n = new InputNormalizer(config, (slot) => store?.ensurePeerRow(slot), (reason) => {
-      if (store !== undefined) (store.series.rejectedRecords.cells as ScalarCells).add(reason, 1);
-    });
+    this.n = new InputNormalizer(
+      config,
+      (slot) => store?.ensurePeerRow(slot),
+      (reason) => {
+        if (store !== undefined) (store.series.rejectedRecords.cells as ScalarCells).add(reason, 1);
+      },
+    );
     store = new MetricStore(this.n.peers, this.n.domains, this.n.peers.maxPeers);
     this.store = store;
     this.s = store.series;

@@ -18,6 +18,7 @@ export interface RecordedCall<M extends RecordMethod = RecordMethod> {
  *   await transport.sendToPeer('peer-a', msg);
  *   expect(monitor.callsTo('recordMessage')).toHaveLength(1);
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below declares the record methods installed on the prototype
 export class RecordingP2pMonitor {
   readonly calls: RecordedCall[] = [];
   private readonly n: InputNormalizer;

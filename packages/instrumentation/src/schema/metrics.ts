@@ -81,9 +81,7 @@ export const METRICS = {
     unit: '{connection}',
     description: 'Connections held by the connection pool, idle or in use.',
     labels: [],
-    decision:
-      'Renamed: `_total` is reserved for counters (Prometheus naming rules; `promtool check metrics` flags it) ' +
-      'and this is a gauge.',
+    decision: 'Renamed: `_total` is reserved for counters (Prometheus naming rules; `promtool check metrics` flags it) ' + 'and this is a gauge.',
   },
   connectionsIdle: {
     name: 'p2p_connections_idle',
@@ -100,14 +98,14 @@ export const METRICS = {
     unit: '{error}',
     description: 'Connection errors, classified into a closed taxonomy.',
     labels: [PEER, closed('error_type', ERROR_TYPES)],
-    decision: 'Adds `other` to the design\'s taxonomy: errors it cannot classify are still counted.',
+    decision: "Adds `other` to the design's taxonomy: errors it cannot classify are still counted.",
   },
   circuitBreakerState: {
     name: 'p2p_circuit_breaker_state',
     group: 'connection',
     instrument: 'gauge',
     unit: '{state}',
-    description: 'State-set gauge: 1 for the state each peer\'s circuit breaker is in, 0 for the other two.',
+    description: "State-set gauge: 1 for the state each peer's circuit breaker is in, 0 for the other two.",
     labels: [PEER, closed('state', BREAKER_STATES)],
   },
   circuitBreakerFailures: {
@@ -162,9 +160,7 @@ export const METRICS = {
     unit: 'By',
     description: 'Bytes sent to peers.',
     labels: [PEER],
-    decision:
-      'Drops the design\'s `direction` label: the direction is the metric (`p2p_bytes_received_total` exists), ' +
-      'and a `direction="inbound"` series of bytes *sent* has no meaning.',
+    decision: "Drops the design's `direction` label: the direction is the metric (`p2p_bytes_received_total` exists), " + 'and a `direction="inbound"` series of bytes *sent* has no meaning.',
   },
   bytesReceived: {
     name: 'p2p_bytes_received_total',
@@ -221,8 +217,7 @@ export const METRICS = {
     description: 'Peers discovered, by discovery method.',
     labels: [DISCOVERY_METHOD],
     decision:
-      'The design names this label `discovery_method` here and `method` on the two other discovery metrics; ' +
-      'all three use `discovery_method`, which says what it is and joins across the three.',
+      'The design names this label `discovery_method` here and `method` on the two other discovery metrics; ' + 'all three use `discovery_method`, which says what it is and joins across the three.',
   },
   discoveryDuration: {
     name: 'p2p_discovery_duration_milliseconds',
@@ -232,7 +227,7 @@ export const METRICS = {
     description: 'Duration of discovery lookups.',
     labels: [DISCOVERY_METHOD],
     buckets: OPERATION_MS_BUCKETS,
-    decision: 'Label `discovery_method` instead of the design\'s `method` (see `p2p_discovered_peers_total`).',
+    decision: "Label `discovery_method` instead of the design's `method` (see `p2p_discovered_peers_total`).",
   },
   discoveryFailures: {
     name: 'p2p_discovery_failures_total',
@@ -241,7 +236,7 @@ export const METRICS = {
     unit: '{failure}',
     description: 'Failed discovery lookups, by method and reason.',
     labels: [DISCOVERY_METHOD, closed('reason', DISCOVERY_FAILURE_REASONS)],
-    decision: 'Label `discovery_method` instead of the design\'s `method` (see `p2p_discovered_peers_total`).',
+    decision: "Label `discovery_method` instead of the design's `method` (see `p2p_discovered_peers_total`).",
   },
   knownPeers: {
     name: 'p2p_known_peers',
@@ -260,9 +255,7 @@ export const METRICS = {
     unit: '{hop}',
     description: 'Overlay hops from this node to the peer: 1 for a direct link, 2 through a relay or one intermediate peer.',
     labels: [PEER],
-    decision:
-      'One hop is one overlay link between two nodes of the known peer graph (a relay server counts as a node), ' +
-      'not an IP router hop. Unreachable peers are not reported.',
+    decision: 'One hop is one overlay link between two nodes of the known peer graph (a relay server counts as a node), ' + 'not an IP router hop. Unreachable peers are not reported.',
   },
   clusterDiameter: {
     name: 'p2p_cluster_diameter_hops',
@@ -316,9 +309,7 @@ export const METRICS = {
     unit: '{reuse}',
     description: 'Times a pooled connection to the peer was reused instead of dialling.',
     labels: [PEER],
-    decision:
-      'Renamed: every export path appends `_total` to a counter, which would give `..._count_total`, and ' +
-      '`_count` is the suffix Prometheus reserves for histogram and summary series.',
+    decision: 'Renamed: every export path appends `_total` to a counter, which would give `..._count_total`, and ' + '`_count` is the suffix Prometheus reserves for histogram and summary series.',
   },
   bufferedMessages: {
     name: 'p2p_buffered_messages',
@@ -343,7 +334,7 @@ export const METRICS = {
     group: 'resources',
     instrument: 'counter',
     unit: '{overflow}',
-    description: 'Messages refused or dropped because the peer\'s buffer was full.',
+    description: "Messages refused or dropped because the peer's buffer was full.",
     labels: [PEER],
   },
   deliveryDelay: {
@@ -365,9 +356,7 @@ export const METRICS = {
     unit: '{stream}',
     description: 'Open QUIC streams: outbound were opened by this node, inbound accepted from the peer.',
     labels: [PEER, DIRECTION],
-    decision:
-      'Renamed: `_count` is the suffix of histogram and summary series (`promtool check metrics` flags a gauge ' +
-      'ending in it), the same reason as `p2p_connection_reuses_total`.',
+    decision: 'Renamed: `_count` is the suffix of histogram and summary series (`promtool check metrics` flags a gauge ' + 'ending in it), the same reason as `p2p_connection_reuses_total`.',
   },
   quicRetransmissions: {
     name: 'p2p_quic_retransmissions_total',

@@ -169,7 +169,10 @@ export function otlpToPrometheusName(name: string, unit: string, kind: Instrumen
 
 /** otlptranslator `cleanUpUnit`: invalid characters to `_`, runs collapsed, one leading `_` trimmed. */
 function cleanUpUnit(unit: string): string {
-  return unit.replace(/[^a-zA-Z0-9:]/gu, '_').replace(/_{2,}/g, '_').replace(/^_/, '');
+  return unit
+    .replace(/[^a-zA-Z0-9:]/gu, '_')
+    .replace(/_{2,}/g, '_')
+    .replace(/^_/, '');
 }
 
 /** otlptranslator `addUnitTokens`. */

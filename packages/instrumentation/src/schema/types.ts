@@ -11,10 +11,7 @@ export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge' | 'histogram'
 /** App-configured label sets: the application names its values, anything else is `other`. */
 export type ConfiguredDomain = 'messageTypes' | 'resourceTypes' | 'protocolVersions';
 
-export type LabelDomain =
-  | { readonly kind: 'peer' }
-  | { readonly kind: 'closed'; readonly values: readonly string[] }
-  | { readonly kind: 'configured'; readonly option: ConfiguredDomain };
+export type LabelDomain = { readonly kind: 'peer' } | { readonly kind: 'closed'; readonly values: readonly string[] } | { readonly kind: 'configured'; readonly option: ConfiguredDomain };
 
 export interface LabelSpec {
   /** The attribute key, identical to the Prometheus label name. */

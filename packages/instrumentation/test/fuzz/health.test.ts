@@ -31,7 +31,15 @@ const scoreOptions = fc.record(
     bandwidthReferenceBytesPerSecond: option(fc.double({ min: 1, max: 1e12, noNaN: true })),
     weights: fc.oneof(
       fc.constant(undefined),
-      fc.record({ successRate: option(fc.double({ min: 0, max: 10, noNaN: true })), rtt: option(fc.double({ min: 0, max: 10, noNaN: true })), loss: option(fc.double({ min: 0, max: 10, noNaN: true })), bandwidth: option(fc.double({ min: 0, max: 10, noNaN: true })) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          successRate: option(fc.double({ min: 0, max: 10, noNaN: true })),
+          rtt: option(fc.double({ min: 0, max: 10, noNaN: true })),
+          loss: option(fc.double({ min: 0, max: 10, noNaN: true })),
+          bandwidth: option(fc.double({ min: 0, max: 10, noNaN: true })),
+        },
+        { requiredKeys: [] },
+      ),
     ),
     window: option(fc.integer({ min: 1, max: 64 })),
     rttAlpha: option(fc.double({ min: 0.01, max: 1, noNaN: true })),
@@ -127,41 +135,54 @@ describe(`health checks, ${RUNS} cases per property`, () => {
     );
     const peers = fc.oneof(
       { weight: 5, arbitrary: fc.array(fc.oneof(fc.constantFrom('peerA1b2c3d4e5f6', 'peerB1b2c3d4e5f6', 'peerC1b2c3d4e5f6', 'peerD1b2c3d4e5f6', 'peerE1b2c3d4e5f6'), hostileFast), { maxLength: 8 }) },
-      { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, null, 42, 'peerA1b2c3d4e5f6', trapProxy('peers'), { [Symbol.iterator]: () => { throw new Error('iterator'); } }) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom<unknown>(undefined, null, 42, 'peerA1b2c3d4e5f6', trapProxy('peers'), {
+          [Symbol.iterator]: () => {
+            throw new Error('iterator');
+          },
+        }),
+      },
     );
     let constructed = 0;
     await fc.assert(
-      fc.asyncProperty(checkerOptions, peers, fc.array(pingResult, { minLength: 1, maxLength: 4 }), fc.array(fc.tuple(hostileFast, fc.record({ lossRatio: numberish, bytesPerSecond: numberish }, { requiredKeys: [] })), { maxLength: 3 }), async (o, list, results, feeds) => {
-        const timers = new VirtualTimers();
-        let n = 0;
-        const ping = (): unknown => {
-          const r = results[n++ % results.length]!;
-          if (r.kind === 'value') return r.v;
-          if (r.kind === 'throw') throw r.e;
-          if (r.kind === 'reject') return Promise.reject(r.e);
-          return Promise.resolve(r.v);
-        };
-        const made = settled(() => new P2pHealthChecker({ monitor, peers: () => list as Iterable<string>, ping: ping as never, timers, random: () => 0.5, ...(o as object) }));
-        if (!made.ok) {
-          if (!(made.error instanceof TypeError) || !/^p2p-otel: /.test(made.error.message)) throw new Error(`constructor threw ${String(made.error)}`);
-          return;
-        }
-        constructed++;
-        const checker = made.value as P2pHealthChecker;
-        for (const [peer, sample] of feeds) checker.feed(peer as string, sample as never);
-        monitor.calls.length = 0;
-        await checker.checkNow();
-        await checker.checkNow();
-        const maxPeers = (o as { maxPeers?: number }).maxPeers ?? 10_000;
-        if (checker.trackedPeers > maxPeers) throw new Error(`${checker.trackedPeers} peers tracked, maxPeers ${maxPeers}`);
-        for (const call of monitor.callsTo('recordConnectivityScore')) {
-          if (!call.accepted || !in01(call.args[1])) throw new Error(`connectivity score ${String(call.args[1])}`);
-        }
-        for (const call of monitor.calls) if (typeof call.args[0] !== 'string' || call.args[0] === '') throw new Error(`recorded for peer ${String(call.args[0])}`);
-        checker.start();
-        checker.stop();
-        if (timers.active !== 0) throw new Error(`${timers.active} timers left after stop()`);
-      }),
+      fc.asyncProperty(
+        checkerOptions,
+        peers,
+        fc.array(pingResult, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(hostileFast, fc.record({ lossRatio: numberish, bytesPerSecond: numberish }, { requiredKeys: [] })), { maxLength: 3 }),
+        async (o, list, results, feeds) => {
+          const timers = new VirtualTimers();
+          let n = 0;
+          const ping = (): unknown => {
+            const r = results[n++ % results.length]!;
+            if (r.kind === 'value') return r.v;
+            if (r.kind === 'throw') throw r.e;
+            if (r.kind === 'reject') return Promise.reject(r.e);
+            return Promise.resolve(r.v);
+          };
+          const made = settled(() => new P2pHealthChecker({ monitor, peers: () => list as Iterable<string>, ping: ping as never, timers, random: () => 0.5, ...(o as object) }));
+          if (!made.ok) {
+            if (!(made.error instanceof TypeError) || !/^p2p-otel: /.test(made.error.message)) throw new Error(`constructor threw ${String(made.error)}`);
+            return;
+          }
+          constructed++;
+          const checker = made.value as P2pHealthChecker;
+          for (const [peer, sample] of feeds) checker.feed(peer as string, sample as never);
+          monitor.calls.length = 0;
+          await checker.checkNow();
+          await checker.checkNow();
+          const maxPeers = (o as { maxPeers?: number }).maxPeers ?? 10_000;
+          if (checker.trackedPeers > maxPeers) throw new Error(`${checker.trackedPeers} peers tracked, maxPeers ${maxPeers}`);
+          for (const call of monitor.callsTo('recordConnectivityScore')) {
+            if (!call.accepted || !in01(call.args[1])) throw new Error(`connectivity score ${String(call.args[1])}`);
+          }
+          for (const call of monitor.calls) if (typeof call.args[0] !== 'string' || call.args[0] === '') throw new Error(`recorded for peer ${String(call.args[0])}`);
+          checker.start();
+          checker.stop();
+          if (timers.active !== 0) throw new Error(`${timers.active} timers left after stop()`);
+        },
+      ),
       { numRuns: RUNS },
     );
     expect(constructed).toBeGreaterThan(RUNS / 4); // the property is not only about refused options

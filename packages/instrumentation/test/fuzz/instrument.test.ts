@@ -90,7 +90,17 @@ const spec: fc.Arbitrary<Spec> = fc.record({
   emitter: fc.option(emitterSpec, { nil: undefined }),
   queue: fc.option(emitterSpec, { nil: undefined }),
   breakers: fc.option(fc.array(fc.record({ spec: emitterSpec, key: hostile, opened: stateGetter, halfOpen: stateGetter, closed: stateGetter }), { maxLength: 3 }), { nil: undefined }),
-  pool: fc.option(fc.record({ acquire: slot, release: slot, destroy: slot, isBorrowedResource: slot, size: fc.oneof(fc.nat({ max: 10 }), hostile, fc.constant('throws')), available: fc.oneof(fc.nat({ max: 10 }), hostile, fc.constant('throws')) }), { nil: undefined }),
+  pool: fc.option(
+    fc.record({
+      acquire: slot,
+      release: slot,
+      destroy: slot,
+      isBorrowedResource: slot,
+      size: fc.oneof(fc.nat({ max: 10 }), hostile, fc.constant('throws')),
+      available: fc.oneof(fc.nat({ max: 10 }), hostile, fc.constant('throws')),
+    }),
+    { nil: undefined },
+  ),
 });
 
 /** A minimal emitter whose listeners the test can see and call; on/off throw as specified. */
@@ -201,7 +211,7 @@ function build(s: Spec, made: unknown[]): World {
       return run(b, made);
     };
   }
-  const holder: Record<string, unknown> = s.shape === 'class' ? new (class AppObject {})() as Record<string, unknown> : {};
+  const holder: Record<string, unknown> = s.shape === 'class' ? (new (class AppObject {})() as Record<string, unknown>) : {};
   const methodHost = s.shape === 'class' ? (Object.getPrototypeOf(holder) as object) : holder;
   for (const name of METHOD_NAMES) {
     const sl = s.slots[name];
@@ -219,7 +229,11 @@ function build(s: Spec, made: unknown[]): World {
     for (const b of s.breakers) {
       const e = new FakeEmitter(b.spec);
       emitters.push(e);
-      for (const [key, v] of [['opened', b.opened], ['halfOpen', b.halfOpen], ['closed', b.closed]] as const) {
+      for (const [key, v] of [
+        ['opened', b.opened],
+        ['halfOpen', b.halfOpen],
+        ['closed', b.closed],
+      ] as const) {
         Object.defineProperty(e.target, key, {
           get() {
             if (v === 'throws') throw new Error(`breaker getter ${key}`);
@@ -283,16 +297,33 @@ function sameRows(a: unknown[][], b: unknown[][]): boolean {
 const extractor = fc.oneof(
   { weight: 2, arbitrary: fc.constant(undefined) },
   { weight: 2, arbitrary: hostile.map((v) => () => v) },
-  { weight: 1, arbitrary: fc.constant(() => { throw new Error('extractor threw'); }) },
+  {
+    weight: 1,
+    arbitrary: fc.constant(() => {
+      throw new Error('extractor threw');
+    }),
+  },
   { weight: 1, arbitrary: hostile },
 );
-const methodName = fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(...METHOD_NAMES, 'missing', 'queue', 'pool', '__proto__', 'constructor', 'toString') }, { weight: 1, arbitrary: hostile });
+const methodName = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constantFrom(...METHOD_NAMES, 'missing', 'queue', 'pool', '__proto__', 'constructor', 'toString') },
+  { weight: 1, arbitrary: hostile },
+);
 const number = fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.oneof(fc.integer({ min: -2, max: 5 }), hostile) });
 
 const options: fc.Arbitrary<P2pObjectOptions> = fc
   .record({
     connector: fc.record(
-      { methods: fc.record({ connect: methodName, disconnect: methodName }), peerId: extractor, onClose: extractor, breakers: fc.oneof(extractor, fc.constant(false)), pool: fc.oneof(extractor, fc.constant(false)), poolPeerId: extractor, evictionReason: extractor },
+      {
+        methods: fc.record({ connect: methodName, disconnect: methodName }),
+        peerId: extractor,
+        onClose: extractor,
+        breakers: fc.oneof(extractor, fc.constant(false)),
+        pool: fc.oneof(extractor, fc.constant(false)),
+        poolPeerId: extractor,
+        evictionReason: extractor,
+      },
       { requiredKeys: [] },
     ),
     transport: fc.record(
@@ -315,17 +346,19 @@ const options: fc.Arbitrary<P2pObjectOptions> = fc
       { requiredKeys: [] },
     ),
     // One subscription mode per manager, as an application configures it.
-    manager: fc.tuple(
-      fc.oneof(
-        fc.constant({}),
-        fc.constant({ eventNames: true as const }),
-        fc.dictionary(fc.constantFrom('peer_discovered', 'topology', 'peer_link_up'), fc.string({ maxLength: 3 })).map((eventNames) => ({ eventNames })),
-        fc.constantFrom('event', 'p2p').map((eventName) => ({ eventName })),
-        methodName.map((subscribe) => ({ subscribe })),
-        extractor.map((emitter) => ({ emitter })),
-      ),
-      extractor,
-    ).map(([mode, mapEvent]) => ({ ...mode, ...(mapEvent === undefined ? {} : { mapEvent }) })),
+    manager: fc
+      .tuple(
+        fc.oneof(
+          fc.constant({}),
+          fc.constant({ eventNames: true as const }),
+          fc.dictionary(fc.constantFrom('peer_discovered', 'topology', 'peer_link_up'), fc.string({ maxLength: 3 })).map((eventNames) => ({ eventNames })),
+          fc.constantFrom('event', 'p2p').map((eventName) => ({ eventName })),
+          methodName.map((subscribe) => ({ subscribe })),
+          extractor.map((emitter) => ({ emitter })),
+        ),
+        extractor,
+      )
+      .map(([mode, mapEvent]) => ({ ...mode, ...(mapEvent === undefined ? {} : { mapEvent }) })),
   })
   .map((o) => o as unknown as P2pObjectOptions);
 
@@ -511,9 +544,15 @@ describe('found by this suite', () => {
     inst.observeCircuitBreaker('peerA1b2c3d4e5f6', breaker as never);
     inst.uninstrument(breaker);
     const rejected = JSON.stringify(inst.rejectedRecords());
-    const before = inst.createMetricProducer().collectSync().resourceMetrics.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === 'p2p_circuit_breaker_failures');
+    const before = inst
+      .createMetricProducer()
+      .collectSync()
+      .resourceMetrics.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === 'p2p_circuit_breaker_failures');
     breaker.fire('failure');
-    const after = inst.createMetricProducer().collectSync().resourceMetrics.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === 'p2p_circuit_breaker_failures');
+    const after = inst
+      .createMetricProducer()
+      .collectSync()
+      .resourceMetrics.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === 'p2p_circuit_breaker_failures');
     expect(after).toEqual(before);
     expect(JSON.stringify(inst.rejectedRecords())).toBe(rejected);
   });

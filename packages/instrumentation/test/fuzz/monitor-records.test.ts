@@ -126,7 +126,10 @@ describe(`every record method, ${RUNS} hostile calls each`, () => {
     const before = checkExport(p, MAX_PEERS);
     const snapshot = JSON.stringify(p.collectSync().resourceMetrics.scopeMetrics[0]!.metrics.map((m) => m.dataPoints.map((d) => [d.attributes, d.value])));
     fc.assert(
-      fc.property(fc.constantFrom(...METHODS).chain((m) => fc.tuple(fc.constant(m), args(m))), ([method, a]) => call(inst, method, a) === undefined),
+      fc.property(
+        fc.constantFrom(...METHODS).chain((m) => fc.tuple(fc.constant(m), args(m))),
+        ([method, a]) => call(inst, method, a) === undefined,
+      ),
       { numRuns: RUNS },
     );
     expect(checkExport(p, MAX_PEERS)).toEqual(before);

@@ -1,11 +1,5 @@
 import fc from 'fast-check';
-import {
-  ConnectionQuality,
-  DEFAULT_QUALITY_WEIGHTS,
-  scoreQuality,
-  type QualityInputs,
-  type QualityScoreOptions,
-} from '../../src/health/index.js';
+import { ConnectionQuality, type DEFAULT_QUALITY_WEIGHTS, scoreQuality, type QualityInputs, type QualityScoreOptions } from '../../src/health/index.js';
 
 /** Any number at all: NaN, ±Infinity, -0, subnormals and huge values included. */
 const anyNumber = fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, -0, -1, 0.5, 1e300));
@@ -22,16 +16,12 @@ const anyOptions: fc.Arbitrary<QualityScoreOptions> = fc.record(
     rttHalfScoreMs: fc.double({ min: 1e-3, max: 1e6, noNaN: true }),
     lossZeroScoreRatio: fc.double({ min: 1e-3, max: 1, noNaN: true }),
     bandwidthReferenceBytesPerSecond: fc.double({ min: 1, max: 1e12, noNaN: true }),
-    weights: fc
-      .record({ successRate: weight, rtt: weight, loss: weight, bandwidth: weight })
-      .filter((w) => w.successRate + w.rtt + w.loss + w.bandwidth > 0),
+    weights: fc.record({ successRate: weight, rtt: weight, loss: weight, bandwidth: weight }).filter((w) => w.successRate + w.rtt + w.loss + w.bandwidth > 0),
   },
   { requiredKeys: [] },
 );
 /** Two comparable values of one input (NaN excluded: it means "unknown", which is not ordered). */
-const orderedPair = fc
-  .tuple(fc.double({ noNaN: true }), fc.double({ noNaN: true }))
-  .map(([a, b]): readonly [number, number] => (a <= b ? [a, b] : [b, a]));
+const orderedPair = fc.tuple(fc.double({ noNaN: true }), fc.double({ noNaN: true })).map(([a, b]): readonly [number, number] => (a <= b ? [a, b] : [b, a]));
 
 const inUnitInterval = (x: number): boolean => x >= 0 && x <= 1;
 
@@ -58,8 +48,7 @@ describe('scoreQuality: documented examples', () => {
   });
 
   it('maps each input through its documented transform', () => {
-    const only = (k: keyof typeof DEFAULT_QUALITY_WEIGHTS, inputs: QualityInputs): number =>
-      scoreQuality(inputs, { weights: { successRate: 0, rtt: 0, loss: 0, bandwidth: 0, [k]: 1 } });
+    const only = (k: keyof typeof DEFAULT_QUALITY_WEIGHTS, inputs: QualityInputs): number => scoreQuality(inputs, { weights: { successRate: 0, rtt: 0, loss: 0, bandwidth: 0, [k]: 1 } });
     expect(only('rtt', { avgRttMs: 100 })).toBe(0.5);
     expect(only('rtt', { avgRttMs: 300 })).toBe(0.25);
     expect(only('rtt', { avgRttMs: Infinity })).toBe(0);

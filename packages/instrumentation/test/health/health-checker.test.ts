@@ -147,9 +147,18 @@ describe('P2pHealthChecker: what a round records', () => {
     const h = harness({ ping: async () => 12 }, () => [A, B]);
     await h.checker.checkNow();
     const score = scoreQuality({ successRate: 1, avgRttMs: 12 });
-    expect(h.monitor.accepted('recordRtt')).toEqual([[A, 12], [B, 12]]);
-    expect(h.monitor.accepted('recordPingLatency')).toEqual([[A, 12], [B, 12]]);
-    expect(h.monitor.accepted('recordConnectivityScore')).toEqual([[A, score], [B, score]]);
+    expect(h.monitor.accepted('recordRtt')).toEqual([
+      [A, 12],
+      [B, 12],
+    ]);
+    expect(h.monitor.accepted('recordPingLatency')).toEqual([
+      [A, 12],
+      [B, 12],
+    ]);
+    expect(h.monitor.accepted('recordConnectivityScore')).toEqual([
+      [A, score],
+      [B, score],
+    ]);
     expect(score).toBeCloseTo((0.4 + 0.3 / 1.12) / 0.7, 15);
     expect(h.monitor.callsTo('recordError')).toEqual([]);
     expect(h.monitor.calls).toHaveLength(6); // nothing else
@@ -216,8 +225,16 @@ describe('P2pHealthChecker: what a round records', () => {
     };
     const h = harness({ ping: (peer) => failures[peer]!() as Promise<number> }, () => [A, B, C]);
     await h.checker.checkNow();
-    expect(h.monitor.accepted('recordError')).toEqual([[A, 'other'], [B, 'other'], [C, 'timeout']]);
-    expect(h.monitor.accepted('recordConnectivityScore')).toEqual([[A, 0], [B, 0], [C, 0]]);
+    expect(h.monitor.accepted('recordError')).toEqual([
+      [A, 'other'],
+      [B, 'other'],
+      [C, 'timeout'],
+    ]);
+    expect(h.monitor.accepted('recordConnectivityScore')).toEqual([
+      [A, 0],
+      [B, 0],
+      [C, 0],
+    ]);
   });
 
   it('with recordErrors: false, a failure lowers the score but is not a connection error', async () => {
@@ -233,10 +250,7 @@ describe('P2pHealthChecker: what a round records', () => {
     await h.checker.checkNow();
     fail = true;
     await h.checker.checkNow();
-    expect(h.monitor.accepted('recordConnectivityScore').map(([, s]) => s)).toEqual([
-      scoreQuality({ successRate: 1, avgRttMs: 100 }),
-      scoreQuality({ successRate: 0.5, avgRttMs: 100 }),
-    ]);
+    expect(h.monitor.accepted('recordConnectivityScore').map(([, s]) => s)).toEqual([scoreQuality({ successRate: 1, avgRttMs: 100 }), scoreQuality({ successRate: 0.5, avgRttMs: 100 })]);
     expect(h.monitor.accepted('recordConnectivityScore')[1]![1]).toBeCloseTo((0.2 + 0.15) / 0.7, 15);
   });
 

@@ -95,8 +95,7 @@ describe('reference connector: dials and reuse', () => {
 describe('reference connector: circuit breakers', () => {
   it('open → halfOpen → close, failures counted, fail-fast rejections refused', async () => {
     const { connector, collect } = setup({ breaker: { resetTimeout: 150 } });
-    const state = (rm: Parameters<typeof valueOf>[0]) =>
-      Object.fromEntries(['closed', 'open', 'half_open'].map((s) => [s, valueOf(rm, 'circuitBreakerState', { peer_id: A, state: s })]));
+    const state = (rm: Parameters<typeof valueOf>[0]) => Object.fromEntries(['closed', 'open', 'half_open'].map((s) => [s, valueOf(rm, 'circuitBreakerState', { peer_id: A, state: s })]));
 
     connector.failures.set(A, 'refuse');
     await expect(connector.connectToPeer(A)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
@@ -142,7 +141,13 @@ describe('reference connector: circuit breakers', () => {
         cleanup.push(() => h.inst.uninstrumentAll());
       }
       const outcomes: string[] = [];
-      const attempt = async () => outcomes.push(await connector.connectToPeer(A).then(() => 'ok', (e: { code?: string }) => e.code ?? 'error'));
+      const attempt = async () =>
+        outcomes.push(
+          await connector.connectToPeer(A).then(
+            () => 'ok',
+            (e: { code?: string }) => e.code ?? 'error',
+          ),
+        );
       connector.failures.set(A, 'reset');
       for (let i = 0; i < 4; i++) await attempt();
       await sleep(200);
@@ -283,13 +288,17 @@ describe('pools outside a reference connector', () => {
   it('observePool: a pool the application uses directly', async () => {
     const h = instrumentation();
     const pool = createPool(factory(), { max: 2 });
-    const handle = observePool(pool, { peerId: (c) => (c as FakeConnection).peerId }, {
-      monitor: h.inst,
-      now: () => performance.now(),
-      onHookError: () => undefined,
-      reject: () => undefined,
-      addCollectionHook: (hook) => h.inst.addCollectionHook(hook),
-    });
+    const handle = observePool(
+      pool,
+      { peerId: (c) => (c as FakeConnection).peerId },
+      {
+        monitor: h.inst,
+        now: () => performance.now(),
+        onHookError: () => undefined,
+        reject: () => undefined,
+        addCollectionHook: (hook) => h.inst.addCollectionHook(hook),
+      },
+    );
     cleanup.push(async () => {
       handle.restore();
       await pool.drain();

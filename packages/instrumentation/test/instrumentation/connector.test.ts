@@ -64,7 +64,7 @@ describe('connect calls', () => {
     ['dns', new Error('No addressing information available'), 'failed'],
     ['other', new Error('something else'), 'failed'],
   ])('%s: the same error reaches the caller; attempt, transition and error type recorded', async (type, error, result) => {
-    const { inst, value, collect } = setup();
+    const { inst, collect } = setup();
     const connector = { connectToPeer: async (_peer: string): Promise<Conn> => Promise.reject(error) };
     inst.instrumentConnector(connector);
 

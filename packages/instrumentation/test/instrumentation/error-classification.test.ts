@@ -38,7 +38,7 @@ describe('classifyError', () => {
     ['quinn reset', napi('reset by peer'), 'reset'],
     ['connection lost', napi('Failed to read from stream: connection lost'), 'reset'],
     ['closed by peer', napi('closed by peer: 0'), 'reset'],
-    ['aborted by peer (crypto)', napi('aborted by peer: the cryptographic handshake failed: error 120: peer doesn\'t support any known protocol'), 'tls'],
+    ['aborted by peer (crypto)', napi("aborted by peer: the cryptographic handshake failed: error 120: peer doesn't support any known protocol"), 'tls'],
     ['no common ALPN', napi('the cryptographic handshake failed: error 40: No common ALPN protocols'), 'tls'],
     ['iroh handshake failure', napi('Failure finalizing the handshake'), 'tls'],
     ['QUIC CONNECTION_REFUSED', napi('aborted by peer: the server refused to accept a new connection'), 'refused'],

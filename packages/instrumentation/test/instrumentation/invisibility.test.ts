@@ -552,11 +552,22 @@ function opArb(value: fc.Arbitrary<unknown>): fc.Arbitrary<Op> {
   const recv: fc.Arbitrary<Receiver> = fc.oneof({ weight: 4, arbitrary: fc.constant({ self: true as const }) }, { weight: 1, arbitrary: value.map((v) => ({ self: false as const, value: v })) });
   const event = fc.constantFrom<EventName>(...EVENTS);
   return fc.oneof(
-    { weight: 6, arbitrary: fc.record({ op: fc.constantFrom('connectToPeer' as const, 'disconnectFromPeer' as const, 'sendToPeer' as const), args: fc.tuple(peerId, value, args).map(([p, m, rest]) => [p, m, ...rest]), b: behaviour, recv }) },
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        op: fc.constantFrom('connectToPeer' as const, 'disconnectFromPeer' as const, 'sendToPeer' as const),
+        args: fc.tuple(peerId, value, args).map(([p, m, rest]) => [p, m, ...rest]),
+        b: behaviour,
+        recv,
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('connectToPeer' as const, 'disconnectFromPeer' as const, 'sendToPeer' as const), args, b: behaviour, recv }) },
     { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('onMessage' as const, 'offMessage' as const), handler: fc.nat({ max: HANDLERS - 1 }), b: behaviour }) },
     { weight: 4, arbitrary: fc.record({ op: fc.constant('deliver' as const), args: fc.oneof(fc.tuple(peerId, value), args), toTransport: fc.boolean() }) },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant('listen' as const), id: fc.nat({ max: LISTENERS - 1 }), how: fc.constantFrom('on' as const, 'once' as const, 'prependListener' as const), event }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ op: fc.constant('listen' as const), id: fc.nat({ max: LISTENERS - 1 }), how: fc.constantFrom('on' as const, 'once' as const, 'prependListener' as const), event }),
+    },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('unlisten' as const), id: fc.nat({ max: LISTENERS - 1 }), event }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('removeAll' as const), event }) },
     {
@@ -564,10 +575,16 @@ function opArb(value: fc.Arbitrary<unknown>): fc.Arbitrary<Op> {
       arbitrary: fc.record({
         op: fc.constant('emit' as const),
         event: fc.constantFrom<EventName>('event', 'event', 'event', 'other', 'error'),
-        args: fc.oneof(p2pEvent.map((e) => [e]), fc.array(fc.oneof(p2pEvent, value), { maxLength: 3 })),
+        args: fc.oneof(
+          p2pEvent.map((e) => [e]),
+          fc.array(fc.oneof(p2pEvent, value), { maxLength: 3 }),
+        ),
       }),
     },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant('lifecycle' as const), what: fc.constantFrom<Lifecycle>('instrument', 'instrumentEach', 'disable', 'enable', 'uninstrument', 'uninstrumentAll') }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ op: fc.constant('lifecycle' as const), what: fc.constantFrom<Lifecycle>('instrument', 'instrumentEach', 'disable', 'enable', 'uninstrument', 'uninstrumentAll') }),
+    },
   );
 }
 
@@ -788,8 +805,17 @@ describe('P2pInstrumentation is invisible to the application', () => {
               { op: 'offMessage', handler: 0, b: { kind: 'return', value: undefined } },
               { op: 'deliver', args: ['peerA1b2c3d4e5f6', 'hello'], toTransport: true },
             ],
-            [{ kind: 'return', value: 1 }, { kind: 'return', value: 2 }, { kind: 'return', value: 3 }],
-            [{ kind: 'return', value: 1 }, { kind: 'return', value: 2 }, { kind: 'return', value: 3 }, { kind: 'return', value: 4 }],
+            [
+              { kind: 'return', value: 1 },
+              { kind: 'return', value: 2 },
+              { kind: 'return', value: 3 },
+            ],
+            [
+              { kind: 'return', value: 1 },
+              { kind: 'return', value: 2 },
+              { kind: 'return', value: 3 },
+              { kind: 'return', value: 4 },
+            ],
           ]),
         ],
       },
@@ -1043,16 +1069,28 @@ describe('P2pInstrumentation is invisible to the application', () => {
   it('never throws from instrument/uninstrument/disable/enable, whatever the objects (frozen, sealed, partly unwrappable, without methods)', () => {
     const locked = Object.defineProperty({ connectToPeer: () => 1, sendToPeer: () => 1, onMessage: () => 1 }, 'disconnectFromPeer', { value: () => 1, writable: true, configurable: false });
     const candidates: object[] = [
-      Object.freeze(new (class {
-        connectToPeer() {}
-        sendToPeer() {}
-      })()),
+      Object.freeze(
+        new (class {
+          connectToPeer() {}
+          sendToPeer() {}
+        })(),
+      ),
       Object.seal({ connectToPeer() {}, disconnectFromPeer() {}, sendToPeer() {}, onMessage() {} }),
       Object.preventExtensions(new EventEmitter()),
       locked,
       {},
       Object.create(null) as object,
-      new Proxy({}, { get: () => { throw new Error('proxy get'); }, has: () => { throw new Error('proxy has'); } }),
+      new Proxy(
+        {},
+        {
+          get: () => {
+            throw new Error('proxy get');
+          },
+          has: () => {
+            throw new Error('proxy has');
+          },
+        },
+      ),
     ];
     for (const o of candidates) {
       const inst = new P2pInstrumentation();

@@ -154,7 +154,13 @@ describe('manager: topology', () => {
     const h = harness({ localPeerId: A });
     const m = new ReferenceManager(A, h.clock);
     h.inst.instrumentManager(m);
-    m.emitRaw('event', { type: 'topology', adjacency: new Map([[A, [B]], [B, [C]]]) });
+    m.emitRaw('event', {
+      type: 'topology',
+      adjacency: new Map([
+        [A, [B]],
+        [B, [C]],
+      ]),
+    });
     expect(valueOf(await h.collect(), 'clusterDiameter')).toBe(2);
     h.inst.disable();
     h.inst.enable();
@@ -212,7 +218,18 @@ describe('manager: malformed events', () => {
     const event = fc.oneof(
       fc.anything(),
       fc.record(
-        { type: fc.constantFrom(...P2P_EVENT_TYPES), peerId: field, method: field, reason: field, durationMs: field, resourceType: field, bytes: field, from: field, to: field, adjacency: fc.oneof(field, fc.dictionary(fc.string(), fc.array(fc.oneof(fc.string(), fc.anything())))) },
+        {
+          type: fc.constantFrom(...P2P_EVENT_TYPES),
+          peerId: field,
+          method: field,
+          reason: field,
+          durationMs: field,
+          resourceType: field,
+          bytes: field,
+          from: field,
+          to: field,
+          adjacency: fc.oneof(field, fc.dictionary(fc.string(), fc.array(fc.oneof(fc.string(), fc.anything())))),
+        },
         { requiredKeys: ['type'] },
       ),
     );

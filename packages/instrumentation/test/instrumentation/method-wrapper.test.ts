@@ -229,7 +229,10 @@ const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
 const argList = fc.array(fc.oneof(anyValue, fc.constant(undefined)), { maxLength: 6 });
 
 /** The receiver of the call: the object itself, or anything else via .call (a detached call). */
-const receiver = fc.oneof(fc.constant({ self: true as const }), anyValue.map((value) => ({ self: false as const, value })));
+const receiver = fc.oneof(
+  fc.constant({ self: true as const }),
+  anyValue.map((value) => ({ self: false as const, value })),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Where the method lives
@@ -451,7 +454,7 @@ describe('wrapMethod is invisible', () => {
   });
 
   it('preserves unhandled-rejection behaviour: same events, same reason, on the promise the app holds', async () => {
-    const handling = fc.constantFrom('never', 'catch', 'then2', 'await', 'late', 'finally') ;
+    const handling = fc.constantFrom('never', 'catch', 'then2', 'await', 'late', 'finally');
     await fc.assert(
       fc.asyncProperty(promiseStyle, fc.boolean(), throwable, handling, observerSpec, async (style, delay, error, how, spec) => {
         const run = async (wrap: boolean) => {
@@ -688,14 +691,20 @@ describe('wrapMethod is idempotent and unwrapMethod restores exactly', () => {
 describe('wrapMethod on what cannot or should not be wrapped', () => {
   it('returns false, without throwing or changing anything, for missing and non-function properties', () => {
     fc.assert(
-      fc.property(fc.oneof(anyValue.filter((v) => typeof v !== 'function'), fc.constant('__missing__')), (value) => {
-        const target: Record<string, unknown> = value === '__missing__' ? {} : { m: value };
-        const before = snapshot(target);
-        const o = makeObserver({ start: 'ok', end: 'ok', fail: 'ok' });
-        expect(wrapMethod(target, 'm', o.observer, o.onHookError)).toBe(false);
-        expect(isWrapped(target, 'm')).toBe(false);
-        expectIdentical(snapshot(target), before);
-      }),
+      fc.property(
+        fc.oneof(
+          anyValue.filter((v) => typeof v !== 'function'),
+          fc.constant('__missing__'),
+        ),
+        (value) => {
+          const target: Record<string, unknown> = value === '__missing__' ? {} : { m: value };
+          const before = snapshot(target);
+          const o = makeObserver({ start: 'ok', end: 'ok', fail: 'ok' });
+          expect(wrapMethod(target, 'm', o.observer, o.onHookError)).toBe(false);
+          expect(isWrapped(target, 'm')).toBe(false);
+          expectIdentical(snapshot(target), before);
+        },
+      ),
     );
   });
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { P2pInstrumentation, type P2pInstrumentationConfig } from '../../src/instrumentation/p2p-instrumentation.js';
+import type { P2pInstrumentation, P2pInstrumentationConfig } from '../../src/instrumentation/p2p-instrumentation.js';
 import { acknowledgeMessage, transportAckStats } from '../../src/instrumentation/transport.js';
 import { valueOf } from '../support/read.js';
 import { InProcessNetwork, message, ReferenceTransport, type Message } from '../support/reference-transport.js';
@@ -172,33 +172,39 @@ describe('transport: sent and received messages', () => {
 describe('transport: any input', () => {
   it('any arguments, results and errors pass through; nothing counts as an internal error', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.anything(), { maxLength: 4 }), fc.anything(), fc.boolean(), fc.constantFrom<'settle' | 'ack' | 'none'>('settle', 'ack', 'none'), async (args, value, throws, latency) => {
-        const h = harness();
-        const got: unknown[] = [];
-        const t = {
-          sendToPeer(...a: unknown[]) {
-            if (throws) throw value;
-            return value;
-          },
-          onMessage(handler: (...a: unknown[]) => unknown) {
-            got.push(handler.apply(t, args));
-          },
-        };
-        h.inst.instrumentTransport(t, { latency });
-        let outcome: unknown;
-        try {
-          outcome = t.sendToPeer(...args);
-        } catch (e) {
-          outcome = e;
-        }
-        expect(outcome).toBe(value);
-        t.onMessage((...a: unknown[]) => (expect(a).toEqual(args), value));
-        expect(got[0]).toBe(value);
-        const rm = await h.collect();
-        expect(rejected(rm, 'internal_error')).toBe(0);
-        h.inst.uninstrument(t);
-        await h.shutdown();
-      }),
+      fc.asyncProperty(
+        fc.array(fc.anything(), { maxLength: 4 }),
+        fc.anything(),
+        fc.boolean(),
+        fc.constantFrom<'settle' | 'ack' | 'none'>('settle', 'ack', 'none'),
+        async (args, value, throws, latency) => {
+          const h = harness();
+          const got: unknown[] = [];
+          const t = {
+            sendToPeer(..._a: unknown[]) {
+              if (throws) throw value;
+              return value;
+            },
+            onMessage(handler: (...a: unknown[]) => unknown) {
+              got.push(handler.apply(t, args));
+            },
+          };
+          h.inst.instrumentTransport(t, { latency });
+          let outcome: unknown;
+          try {
+            outcome = t.sendToPeer(...args);
+          } catch (e) {
+            outcome = e;
+          }
+          expect(outcome).toBe(value);
+          t.onMessage((...a: unknown[]) => (expect(a).toEqual(args), value));
+          expect(got[0]).toBe(value);
+          const rm = await h.collect();
+          expect(rejected(rm, 'internal_error')).toBe(0);
+          h.inst.uninstrument(t);
+          await h.shutdown();
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -535,7 +541,7 @@ describe('transport: restore', () => {
     const proto = ReferenceTransport.prototype;
     h.inst.instrumentTransport(a);
     h.inst.instrumentTransport(b);
-    expect(Object.prototype.hasOwnProperty.call(a, 'sendToPeer')).toBe(true);
+    expect(Object.hasOwn(a, 'sendToPeer')).toBe(true);
     const during = jest.fn();
     b.onMessage(during);
     expect(a.queue.listenerCount('enqueue')).toBe(1);

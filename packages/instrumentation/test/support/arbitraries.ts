@@ -18,7 +18,11 @@ import {
 export const hostile = fc.oneof(
   fc.constantFrom(NaN, Infinity, -Infinity, -1, -0.5, Number.MAX_VALUE, '', 'other', '1.2.3.4', '[::1]:4433'),
   fc.constantFrom(null, undefined, true, false, 0n as unknown, Symbol('x') as unknown, () => 1, {}, [], new Date(0)),
-  fc.constantFrom('x'.repeat(1_000_000), { toString: () => { throw new Error('boom'); } }),
+  fc.constantFrom('x'.repeat(1_000_000), {
+    toString: () => {
+      throw new Error('boom');
+    },
+  }),
   fc.string(),
   fc.double(),
   fc.integer(),

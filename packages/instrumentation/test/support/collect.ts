@@ -52,9 +52,7 @@ export function normalise(rm: ResourceMetrics): Record<string, unknown> {
     if (scope.scope.name !== PACKAGE_NAME) continue;
     for (const m of scope.metrics) {
       if (m.dataPoints.length === 0) continue;
-      const points = m.dataPoints
-        .map((p) => ({ attributes: p.attributes, value: p.value }))
-        .sort((a, b) => (JSON.stringify(a.attributes) < JSON.stringify(b.attributes) ? -1 : 1));
+      const points = m.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value })).sort((a, b) => (JSON.stringify(a.attributes) < JSON.stringify(b.attributes) ? -1 : 1));
       out[m.descriptor.name] = {
         description: m.descriptor.description,
         unit: m.descriptor.unit,

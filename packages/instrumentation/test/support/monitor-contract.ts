@@ -44,25 +44,27 @@ export function monitorContract(name: string, create: (options: LabelOptions) =>
       );
     });
 
-    const cases: [string, (m: P2pMonitor) => void, string][] = ([
-      ['NaN size', (m) => m.recordMessage('peer-a', 'raft', NaN), 'invalid_number'],
-      ['Infinity latency', (m) => m.recordRtt('peer-a', Infinity), 'invalid_number'],
-      ['string size', (m) => m.recordMessage('peer-a', 'raft', '12' as never), 'invalid_number'],
-      ['negative bytes', (m) => m.recordBytesTransferred('peer-a', 'outbound', -5), 'negative'],
-      ['negative duration', (m) => m.recordConnectionDuration('peer-a', -1), 'negative'],
-      ['non-string peer id', (m) => m.recordConnectionReuse(42 as never), 'invalid_peer_id'],
-      ['empty peer id', (m) => m.recordConnectionReuse(''), 'invalid_peer_id'],
-      ['1 MB peer id', (m) => m.recordConnectionReuse('p'.repeat(1 << 20)), 'invalid_peer_id'],
-      ['IPv4 peer id', (m) => m.recordError('10.0.0.7', 'timeout'), 'peer_id_is_address'],
-      ['IPv6 host:port peer id', (m) => m.recordError('[2001:db8::1]:4433', 'timeout'), 'peer_id_is_address'],
-      ['unknown state', (m) => m.recordConnectionStateChange('peer-a', 'connected', 'zombie' as never), 'unknown_value'],
-      ['unknown error type', (m) => m.recordError('peer-a', 'cosmic_ray' as never), 'unknown_value'],
-      ['unknown breaker state', (m) => m.recordCircuitBreakerState('peer-a', 'ajar' as never), 'unknown_value'],
-      ['unknown direction', (m) => m.recordQuicStreamOpened('peer-a', 'sideways' as never), 'unknown_value'],
-      ['ratio above 1', (m) => m.recordQuicPacketLoss('peer-a', 1.5), 'invalid_number'],
-      ['non-boolean active flag', (m) => m.recordProtocolVersion('peer-a', 'p2p/1', 'yes' as never), 'unknown_value'],
-      ['non-string message type', (m) => m.recordMessage('peer-a', {} as never, 10), 'unknown_value'],
-    ] as [string, (m: P2pMonitor) => void, string][]).map(([what, call, reason]) => [`${what} as ${reason}`, call, reason]);
+    const cases: [string, (m: P2pMonitor) => void, string][] = (
+      [
+        ['NaN size', (m) => m.recordMessage('peer-a', 'raft', NaN), 'invalid_number'],
+        ['Infinity latency', (m) => m.recordRtt('peer-a', Infinity), 'invalid_number'],
+        ['string size', (m) => m.recordMessage('peer-a', 'raft', '12' as never), 'invalid_number'],
+        ['negative bytes', (m) => m.recordBytesTransferred('peer-a', 'outbound', -5), 'negative'],
+        ['negative duration', (m) => m.recordConnectionDuration('peer-a', -1), 'negative'],
+        ['non-string peer id', (m) => m.recordConnectionReuse(42 as never), 'invalid_peer_id'],
+        ['empty peer id', (m) => m.recordConnectionReuse(''), 'invalid_peer_id'],
+        ['1 MB peer id', (m) => m.recordConnectionReuse('p'.repeat(1 << 20)), 'invalid_peer_id'],
+        ['IPv4 peer id', (m) => m.recordError('10.0.0.7', 'timeout'), 'peer_id_is_address'],
+        ['IPv6 host:port peer id', (m) => m.recordError('[2001:db8::1]:4433', 'timeout'), 'peer_id_is_address'],
+        ['unknown state', (m) => m.recordConnectionStateChange('peer-a', 'connected', 'zombie' as never), 'unknown_value'],
+        ['unknown error type', (m) => m.recordError('peer-a', 'cosmic_ray' as never), 'unknown_value'],
+        ['unknown breaker state', (m) => m.recordCircuitBreakerState('peer-a', 'ajar' as never), 'unknown_value'],
+        ['unknown direction', (m) => m.recordQuicStreamOpened('peer-a', 'sideways' as never), 'unknown_value'],
+        ['ratio above 1', (m) => m.recordQuicPacketLoss('peer-a', 1.5), 'invalid_number'],
+        ['non-boolean active flag', (m) => m.recordProtocolVersion('peer-a', 'p2p/1', 'yes' as never), 'unknown_value'],
+        ['non-string message type', (m) => m.recordMessage('peer-a', {} as never, 10), 'unknown_value'],
+      ] as [string, (m: P2pMonitor) => void, string][]
+    ).map(([what, call, reason]) => [`${what} as ${reason}`, call, reason]);
     it.each(cases)('counts %s, exactly once', (_, call, reason) => {
       const m = create(LABELS);
       call(m);

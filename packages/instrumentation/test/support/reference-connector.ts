@@ -51,9 +51,7 @@ export interface ReferenceConnectorOptions {
 
 /** The error a dial fails with in each failure mode (timeout has none: opossum makes it). */
 export function dialError(mode: Exclude<FailureMode, 'timeout'>, peerId: string): Error {
-  return mode === 'refuse'
-    ? Object.assign(new Error(`connect ECONNREFUSED (peer ${peerId})`), { code: 'ECONNREFUSED' })
-    : Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+  return mode === 'refuse' ? Object.assign(new Error(`connect ECONNREFUSED (peer ${peerId})`), { code: 'ECONNREFUSED' }) : Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

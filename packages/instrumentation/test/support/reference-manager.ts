@@ -94,7 +94,10 @@ abstract class ManagerCore {
   }
 
   private edge(a: string, b: string, up: boolean): void {
-    for (const [x, y] of [[a, b], [b, a]] as const) {
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       let set = this.adjacency.get(x);
       if (set === undefined) this.adjacency.set(x, (set = new Set()));
       if (up) set.add(y);

@@ -1,14 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import { P2pTelemetryConfigError } from '../errors.js';
-import {
-  EXPORTER_NAMES,
-  OTLP_PROTOCOLS,
-  TEMPORALITY_PREFERENCES,
-  type ExporterName,
-  type OtlpProtocol,
-  type P2pTelemetryOptions,
-  type TemporalityPreference,
-} from '../options.js';
+import { EXPORTER_NAMES, OTLP_PROTOCOLS, TEMPORALITY_PREFERENCES, type ExporterName, type OtlpProtocol, type P2pTelemetryOptions, type TemporalityPreference } from '../options.js';
 import { resolveScrapeSecurity, type ResolvedScrapeSecurity } from './scrape-security.js';
 import { MAX_MILLIS, envVar, httpUrl, integer, keyValues, nonEmptyString, oneOf, pick, type Env, type Sourced } from './settings.js';
 
@@ -154,11 +146,7 @@ function resolveOtlpUrl(endpoint: string | undefined, env: Env): string {
 
 /** Merged key by key: generic env, then metrics env, then options. */
 function resolveHeaders(headers: Record<string, string> | undefined, env: Env): Record<string, string> {
-  const layers = [
-    envVar(env, 'OTEL_EXPORTER_OTLP_HEADERS'),
-    envVar(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'),
-    pick('otlp.headers', headers, {}),
-  ];
+  const layers = [envVar(env, 'OTEL_EXPORTER_OTLP_HEADERS'), envVar(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'), pick('otlp.headers', headers, {})];
   return Object.assign({}, ...layers.map((s) => (s === undefined ? {} : keyValues(s, 'header'))));
 }
 

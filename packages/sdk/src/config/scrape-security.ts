@@ -109,7 +109,10 @@ function resolveTls(p: PrometheusOptions, env: Env): ResolvedScrapeTls | undefin
   const key = pick('prometheus.tls.keyFile', p.tls?.keyFile, env, SCRAPE_ENV.tlsKey);
   if (cert === undefined && key === undefined) return undefined;
   if (cert === undefined || key === undefined) {
-    const [given, missing] = cert === undefined ? [key as Sourced, p.tls === undefined ? SCRAPE_ENV.tlsCert : 'options.prometheus.tls.certFile'] : [cert, p.tls === undefined ? SCRAPE_ENV.tlsKey : 'options.prometheus.tls.keyFile'];
+    const [given, missing] =
+      cert === undefined
+        ? [key as Sourced, p.tls === undefined ? SCRAPE_ENV.tlsCert : 'options.prometheus.tls.certFile']
+        : [cert, p.tls === undefined ? SCRAPE_ENV.tlsKey : 'options.prometheus.tls.keyFile'];
     throw new P2pTelemetryConfigError(missing, undefined, `must be set together with ${given.setting}: TLS needs both a key and a certificate`);
   }
   return { certFile: nonEmptyString(cert), keyFile: nonEmptyString(key), certSetting: cert.setting, keySetting: key.setting };

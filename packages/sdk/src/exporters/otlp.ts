@@ -1,8 +1,4 @@
-import {
-  AggregationTemporalityPreference,
-  OTLPMetricExporter as OtlpJsonMetricExporter,
-  type OTLPMetricExporterOptions,
-} from '@opentelemetry/exporter-metrics-otlp-http';
+import { AggregationTemporalityPreference, OTLPMetricExporter as OtlpJsonMetricExporter, type OTLPMetricExporterOptions } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PeriodicExportingMetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { ResolvedOtlp, ResolvedPush } from '../config/resolve.js';
