@@ -49,6 +49,8 @@ describe('abnormalCloseType', () => {
     ['closed by peer: bye (code 0)', undefined], // the peer application closed it
     ['closed by peer: 0', undefined], // the peer dropped it or closed its endpoint
     [undefined, undefined], // dropped by this application, garbage-collected
+    // its own endpoint closed while the connection was open (a shutdown race, seen under load)
+    ['the endpoint encountered an internal error and cannot continue with the connection: endpoint driver future was dropped', undefined],
     ['timed out', 'timeout'], // idle timeout
     ['reset by peer', 'reset'],
     ['aborted by peer: the cryptographic handshake failed: error 40', 'tls'],
