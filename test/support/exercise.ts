@@ -78,6 +78,7 @@ const CALLS: { readonly [M in RecordMethod]: (m: P2pMonitor) => void } = {
   recordPeerUnlink: (m) => m.recordPeerUnlink(PEER_B, PEER_C),
   // Without localPeerId this alone still gives p2p_peer_distance_hops a sample.
   recordPeerDistance: (m) => m.recordPeerDistance(PEER_C, 2),
+  clearPeerDistance: (m) => m.clearPeerDistance(PEER_B), // B keeps its graph distance (2)
   recordConnectivityScore: (m) => m.recordConnectivityScore(PEER_A, 0.9),
   recordBufferEnqueue: (m) => {
     m.recordBufferEnqueue(PEER_B, 512);

@@ -214,9 +214,16 @@ export class ConnectionTracker {
       monitor.recordConnectionDuration(peer, Math.max(0, this.host.now() - entry.connectedAt) / 1000);
     }
     if (entry.alpn !== '') monitor.recordProtocolVersion(peer, entry.alpn, false);
+    // The path kind (direct 1, relay 2) was this peer's distance while a connection was open.
+    if (!this.hasLive(peer)) monitor.clearPeerDistance(peer);
     const abnormal = abnormalCloseType(reason);
     if (abnormal !== undefined && this.host.connections) monitor.recordError(peer, abnormal);
     this.host.debug('iroh connection closed', { direction: entry.direction, reason: reason ?? 'dropped' });
+  }
+
+  private hasLive(peer: string): boolean {
+    for (const e of this.live) if (e.peer === peer) return true;
+    return false;
   }
 
   /** Deltas since the previous sample; RTT and path only while open (`live`). Returns sent and lost datagrams. */

@@ -518,7 +518,7 @@ describe('configuration', () => {
 
     const called = new Set(monitor.calls.map((c) => c.method));
     called.delete('recordQuicRetransmissions'); // only if loopback lost a packet
-    expect([...called].sort()).toEqual(['recordPeerDistance', 'recordProtocolVersion', 'recordQuicPacketLoss', 'recordQuicStreamClosed', 'recordQuicStreamOpened']);
+    expect([...called].sort()).toEqual(['clearPeerDistance', 'recordPeerDistance', 'recordProtocolVersion', 'recordQuicPacketLoss', 'recordQuicStreamClosed', 'recordQuicStreamOpened']);
     expect(monitor.calls.every((c) => c.accepted)).toBe(true);
     expect(monitor.accepted('recordQuicStreamOpened')).toEqual(
       expect.arrayContaining([

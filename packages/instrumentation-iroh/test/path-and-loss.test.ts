@@ -118,3 +118,15 @@ it('loss ratio is per peer over all its connections: an idle second connection d
   expect(monitor.accepted('recordQuicPacketLoss')).toEqual([['peer-under-test', 10 / 250]]);
   expect(monitor.accepted('recordQuicRetransmissions')).toEqual([['peer-under-test', 10]]);
 });
+
+it("a peer's path distance is cleared when its last connection closes, not before", () => {
+  const { monitor, tracker, conn } = setup();
+  const second = new ScriptedConnection();
+  tracker.opened(second, 'inbound', 'peer-under-test');
+  tracker.collect();
+  expect(monitor.accepted('recordPeerDistance')).toContainEqual(['peer-under-test', 1]);
+  tracker.closed(conn, 'closed');
+  expect(monitor.accepted('clearPeerDistance')).toEqual([]); // the second connection still holds the path
+  tracker.closed(second, 'closed by peer: 0');
+  expect(monitor.accepted('clearPeerDistance')).toEqual([['peer-under-test']]);
+});

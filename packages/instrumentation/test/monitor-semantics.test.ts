@@ -1,4 +1,4 @@
-import { fastPath } from './support/collect.js';
+import { fastPath, standardPath } from './support/collect.js';
 import { points, valueOf } from './support/read.js';
 
 const A = 'aaaaaaaaaaaaaaaaaaaa';
@@ -124,6 +124,27 @@ describe('topology', () => {
     h.monitor.recordPeerLink(A, B);
     h.monitor.recordPeerDistance(B, 2);
     expect(valueOf(await h.collect(), 'peerDistance', { peer_id: B })).toBe(2);
+  });
+
+  it.each([
+    ['fast path', fastPath],
+    ['standard-instrument path', standardPath],
+  ])('%s: clearPeerDistance drops the explicit distance: the graph applies again, or nothing is reported', async (path, make) => {
+    const h = make({ peerId: { mode: 'full' }, localPeerId: A });
+    h.monitor.recordPeerLink(A, B);
+    h.monitor.recordPeerDistance(B, 2);
+    h.monitor.recordPeerDistance(C, 2); // C is not in the graph
+    expect(valueOf(await h.collect(), 'peerDistance', { peer_id: C })).toBe(2);
+    h.monitor.clearPeerDistance(B);
+    h.monitor.clearPeerDistance(C);
+    h.monitor.clearPeerDistance('never-seen-peer'); // nothing to clear: no label spent, nothing rejected
+    const rm = await h.collect();
+    expect(valueOf(rm, 'peerDistance', { peer_id: B })).toBe(1);
+    // The SDK keeps exporting an observable series' last value once a callback stops reporting it
+    // (a known difference of the standard-instrument path, docs/architecture.md): only ours drops C.
+    if (path === 'fast path') expect(valueOf(rm, 'peerDistance', { peer_id: C })).toBeUndefined();
+    expect(valueOf(rm, 'peerDistance', { peer_id: 'never-seen-peer' })).toBeUndefined();
+    expect(Object.values(h.monitor.rejectedRecords()).every((n) => n === 0)).toBe(true);
   });
 
   it('refuses nodes past the graph bound and counts them', async () => {

@@ -114,6 +114,11 @@ export class PeerLabels {
     return this.assign(peerId);
   }
 
+  /** The row `peerId` already has, or -1: never assigns one. */
+  existingSlot(peerId: string): number {
+    return this.slots.get(peerId) ?? -1;
+  }
+
   /**
    * Validates `peerId` as slotOf does (counting what it rejects) without spending a label: for
    * records that mention a peer but carry no peer_id label (discovery, topology links).

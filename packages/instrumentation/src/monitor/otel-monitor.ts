@@ -377,6 +377,16 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
     }
   }
 
+  clearPeerDistance(peerId: string): void {
+    try {
+      if (!this.n.peers.check(peerId)) return;
+      const slot = this.n.peers.existingSlot(peerId); // a peer never labelled has nothing to clear: spend no label
+      if (slot >= 0) this.explicitDistance.touched[slot] = 0;
+    } catch (e) {
+      this.internalError(e);
+    }
+  }
+
   recordConnectivityScore(peerId: string, score: number): void {
     try {
       const v = this.n.ratio(score);

@@ -53,6 +53,8 @@ export interface P2pMonitor {
   recordPeerUnlink(a: string, b: string): void;
   /** Overrides the graph-derived distance to `peerId` (for example 2 for a relayed path). */
   recordPeerDistance(peerId: string, hops: number): void;
+  /** Drops a distance set by recordPeerDistance (the path closed): the graph's distance, if any, applies again. */
+  clearPeerDistance(peerId: string): void;
   recordConnectivityScore(peerId: string, score: number): void;
 
   // Buffers
@@ -130,6 +132,7 @@ export const RECORD_METHODS: { readonly [M in RecordMethod]: readonly ParamKind[
   recordPeerLink: ['peerRef', 'peerRef'],
   recordPeerUnlink: ['peerRef', 'peerRef'],
   recordPeerDistance: ['peer', 'amount'],
+  clearPeerDistance: ['peerRef'],
   recordConnectivityScore: ['peer', 'ratio'],
   recordBufferEnqueue: ['peer', 'amount'],
   recordBufferDequeue: ['peer', 'amount', 'optionalAmount'],
