@@ -172,3 +172,19 @@ describe('bandwidth', () => {
     expect(valueOf(rm, 'bandwidth', { peer_id: A, direction: 'inbound' })).toBeUndefined();
   });
 });
+
+describe('memory bounds from the options', () => {
+  it.each([
+    ['maxKnownPeers', Number.NaN],
+    ['maxKnownPeers', 0],
+    ['maxTopologyNodes', 2.5],
+    ['maxTopologyNodes', '1000'],
+  ])('%s = %p fails at construction, naming the option (a NaN would silently lift the bound)', (name, value) => {
+    expect(() => fastPath({ [name]: value } as never)).toThrow(new RegExp(`${name} must be a positive integer`));
+  });
+
+  it('accepts positive integers and the defaults', () => {
+    expect(() => fastPath({ maxKnownPeers: 5, maxTopologyNodes: 7 })).not.toThrow();
+    expect(() => fastPath({})).not.toThrow();
+  });
+});

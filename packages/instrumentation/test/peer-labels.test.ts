@@ -74,3 +74,21 @@ describe('learned label values', () => {
     expect(points(rm, 'protocolVersion').map((p) => p.attributes.version)).toEqual(['other']);
   });
 });
+
+describe('label budget', () => {
+  it('says once, through diag, that the budget is spent and later peers fold into "other"', async () => {
+    const { diag, DiagLogLevel } = await import('@opentelemetry/api');
+    const warnings: string[] = [];
+    const noop = (): void => undefined;
+    diag.setLogger({ error: noop, info: noop, debug: noop, verbose: noop, warn: (m: string) => void warnings.push(m) }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+    try {
+      const h = fastPath({ peerId: { maxPeers: 2, mode: 'full' } });
+      for (const p of ['peer-1', 'peer-2', 'peer-3', 'peer-4']) h.monitor.recordConnectionReuse(p);
+      const labels = points(await h.collect(), 'connectionReuses').map((x) => x.attributes.peer_id);
+      expect(new Set(labels)).toEqual(new Set(['peer-1', 'peer-2', 'other']));
+      expect(warnings.filter((w) => /label budget/.test(w))).toEqual(['p2p-otel: the peer label budget (peerId.maxPeers = 2) is spent; later peers are counted under peer_id="other"']);
+    } finally {
+      diag.disable();
+    }
+  });
+});

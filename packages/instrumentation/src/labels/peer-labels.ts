@@ -1,3 +1,4 @@
+import { diag } from '@opentelemetry/api';
 import { createHmac } from 'node:crypto';
 import { isIP } from 'node:net';
 import { OTHER, type RejectReason } from '../schema/label-values.js';
@@ -81,6 +82,7 @@ export class PeerLabels {
   /** slot → label value. */
   readonly labels: string[] = [OTHER];
   private readonly slots = new Map<string, number>();
+  private budgetSpentWarned = false;
   private readonly slotByLabel = new Map<string, number>();
   private readonly options: ResolvedPeerLabelOptions;
   private readonly onReject: (reason: RejectReason) => void;
@@ -148,7 +150,14 @@ export class PeerLabels {
       this.onReject('peer_id_is_address');
       return OTHER_PEER_SLOT;
     }
-    if (this.labels.length > this.options.maxPeers) return OTHER_PEER_SLOT; // budget spent: fold, remember nothing
+    if (this.labels.length > this.options.maxPeers) {
+      // Budget spent: fold, remember nothing. Said once, so an operator seeing peer_id="other" knows why.
+      if (!this.budgetSpentWarned) {
+        this.budgetSpentWarned = true;
+        diag.warn(`p2p-otel: the peer label budget (peerId.maxPeers = ${this.options.maxPeers}) is spent; later peers are counted under peer_id="other"`);
+      }
+      return OTHER_PEER_SLOT;
+    }
     let label = this.labelFor(peerId);
     if (label === OTHER) label = 'other_'; // a peer literally named "other" must not merge with the fold
     let slot = this.slotByLabel.get(label);

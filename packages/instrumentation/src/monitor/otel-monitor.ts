@@ -33,6 +33,15 @@ const GROUPS: readonly MetricGroup[] = ['connection', 'performance', 'discovery'
 const ACTIVE_INDEX = CONNECTION_STATES.map((s) => (ACTIVE_CONNECTION_STATES as readonly string[]).indexOf(s));
 const INBOUND = 0;
 const RECORD_METHOD_NAMES = Object.keys(RECORD_METHODS);
+
+/** A memory bound from the options: a positive integer (NaN or a string would silently lift it). */
+function boundOption(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(`p2p-otel: ${name} must be a positive integer (got ${typeof value === 'number' ? value : typeof value})`);
+  }
+  return value;
+}
 const TIME_ORIGIN = performance.timeOrigin;
 const highResolutionNow = (): number => TIME_ORIGIN + performance.now();
 const ignore = (): void => undefined;
@@ -84,9 +93,9 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
     this.store = store;
     this.s = store.series;
     this.messageTypeCount = this.n.domains.messageTypes.size;
-    this.topology = new Topology(config.maxTopologyNodes ?? 1_000, config.localPeerId);
+    this.topology = new Topology(boundOption('maxTopologyNodes', config.maxTopologyNodes, 1_000), config.localPeerId);
     this.knownPeers = new Set();
-    this.maxKnownPeers = config.maxKnownPeers ?? 100_000;
+    this.maxKnownPeers = boundOption('maxKnownPeers', config.maxKnownPeers, 100_000);
     this.explicitDistance = store.createPeerCells(1);
     this.protocolConnections = store.createPeerCells(this.n.domains.protocolVersions.size);
     this.bandwidthLastBytes = store.createPeerCells(2);
