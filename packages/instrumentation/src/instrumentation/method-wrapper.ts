@@ -191,8 +191,13 @@ function makeWrapper<C>(original: (...a: unknown[]) => unknown, observer: CallOb
       const pending = acquire();
       pending.context = context;
       pending.args = args;
-      result.then(pending.settled, pending.rejected);
-      return result;
+      try {
+        // Promise.prototype.then itself, not result.then: an application's own then() is not run.
+        promiseThen.call(result, pending.settled, pending.rejected);
+        return result;
+      } catch {
+        release(pending); // a Promise subclass whose species constructor threw: observed as a plain value
+      }
     }
     end(context as C, result, args);
     return result;
@@ -204,7 +209,8 @@ function makeWrapper<C>(original: (...a: unknown[]) => unknown, observer: CallOb
  * meant to start later (lazy query builders) or run a getter that throws. Other thenables are
  * observed as plain return values.
  */
-const isPromise = (value: unknown): value is Promise<unknown> => typeof value === 'object' && value !== null && types.isPromise(value);
+const isPromise = (value: unknown): value is Promise<unknown> => typeof value === 'object' && value !== null && types.isPromise(value); // not instanceof: it runs a Proxy's traps
+const promiseThen = Promise.prototype.then;
 
 /** The wrapper keeps the original's name and length, so introspection sees the same function. */
 function copyFunctionShape(wrapper: (...a: unknown[]) => unknown, original: (...a: unknown[]) => unknown): void {

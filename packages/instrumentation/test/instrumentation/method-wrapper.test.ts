@@ -523,6 +523,50 @@ describe('wrapMethod is invisible', () => {
     );
   });
 
+  it('an object that only inherits from Promise.prototype is a plain value: returned as is, its then() never run, no hook error', async () => {
+    let thenCalls = 0;
+    const fake = Object.create(Promise.prototype, { then: { value: () => void thenCalls++ } }) as object;
+    const target = { send: () => fake };
+    const o = makeObserver({ start: 'ok', end: 'ok', fail: 'ok' });
+    expect(wrapMethod(target, 'send', o.observer, o.onHookError)).toBe(true);
+    expect(target.send()).toBe(fake);
+    await macrotask();
+    expect(thenCalls).toBe(0);
+    expect(o.reported).toEqual([]);
+    expect(o.calls.map((c) => c[0])).toEqual(['start', 'end']); // observed as a value returned
+  });
+
+  it('a promise whose species constructor throws (so then() throws) is returned as is and observed as a value', () => {
+    class Odd<T> extends Promise<T> {
+      static override get [Symbol.species](): PromiseConstructor {
+        return function refuse() {
+          throw new Error('no derived promises');
+        } as unknown as PromiseConstructor;
+      }
+    }
+    const p = Odd.resolve(3);
+    const target = { send: () => p };
+    const o = makeObserver({ start: 'ok', end: 'ok', fail: 'ok' });
+    wrapMethod(target, 'send', o.observer, o.onHookError);
+    expect(target.send()).toBe(p);
+    expect(o.calls.map((c) => c[0])).toEqual(['start', 'end']);
+    expect(o.reported).toEqual([]);
+  });
+
+  it("observes a native promise with Promise.prototype.then, never the promise's own then()", async () => {
+    const p = Promise.resolve(7);
+    let ownThen = 0;
+    Object.defineProperty(p, 'then', { value: (...a: Parameters<Promise<number>['then']>) => (ownThen++, Promise.prototype.then.apply(p, a)), configurable: true });
+    const target = { send: () => p };
+    const o = makeObserver({ start: 'ok', end: 'ok', fail: 'ok' });
+    wrapMethod(target, 'send', o.observer, o.onHookError);
+    expect(target.send()).toBe(p);
+    await macrotask();
+    expect(ownThen).toBe(0);
+    expect(o.calls.map((c) => c[0])).toEqual(['start', 'end']);
+    expect(o.calls[1]![2]).toBe(7);
+  });
+
   it('a promise resolving to a thenable: the adoption happens exactly as often as without wrapping', async () => {
     await fc.assert(
       fc.asyncProperty(anyValue, fc.boolean(), observerSpec, async (v, delay, spec) => {

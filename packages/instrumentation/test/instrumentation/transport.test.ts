@@ -141,15 +141,51 @@ describe('transport: sent and received messages', () => {
     await h.shutdown();
   });
 
+  it("latencyEvery 'auto' (default) times every send at ordinary rates and samples 1 in N above maxTimedSendsPerSecond", async () => {
+    const h = harness();
+    const t = { sendToPeer: (_p: string, _m: unknown) => h.advance(1), onMessage: () => undefined };
+    h.inst.instrumentTransport(t, { maxTimedSendsPerSecond: 100 });
+    const latencyCount = async () => hist(await h.collect(), 'messageLatency', { peer_id: B, message_type: 'other' })?.count ?? 0;
+    // Interval 1: 50 sends over 50 ms = 1,000/s, 10x the cap; timed exactly until the first collection.
+    for (let i = 0; i < 50; i++) t.sendToPeer(B, 'ab');
+    expect(await latencyCount()).toBe(50);
+    // Interval 2: one in ceil(50 / (0.05 s x 100/s)) = 10 is timed: sends 1, 11, 21, 31 and 41.
+    for (let i = 0; i < 50; i++) t.sendToPeer(B, 'ab');
+    expect(await latencyCount()).toBe(55);
+    // Interval 3: slow again (5 sends in 10 s). Still 1 in 10 until the next collection: the
+    // countdown left by interval 2 (sends 1, 11, ..., 41 timed) times the first of these 5 only.
+    h.advance(10_000);
+    for (let i = 0; i < 5; i++) t.sendToPeer(B, 'ab');
+    const after3 = await latencyCount();
+    expect(after3).toBe(56);
+    for (let i = 0; i < 5; i++) t.sendToPeer(B, 'ab');
+    expect(await latencyCount()).toBe(after3 + 5);
+    const rm = await h.collect();
+    expect(valueOf(rm, 'messagesSent', { peer_id: B })).toBe(110); // every send counted, timed or not
+    await h.shutdown();
+  });
+
+  it('latencyEvery: 1 times every send at any rate', async () => {
+    const h = harness();
+    const t = { sendToPeer: (_p: string, _m: unknown) => h.advance(1), onMessage: () => undefined };
+    h.inst.instrumentTransport(t, { latencyEvery: 1, maxTimedSendsPerSecond: 1 });
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 100; i++) t.sendToPeer(B, 'ab');
+      await h.collect();
+    }
+    expect(hist(await h.collect(), 'messageLatency', { peer_id: B, message_type: 'other' })).toMatchObject({ count: 300, sum: 300 });
+    await h.shutdown();
+  });
+
   it('rejects invalid options before wrapping anything', async () => {
     const h = harness();
     const send = () => undefined;
-    for (const bad of [{ latency: 'sometimes' }, { latencyEvery: 0 }, { maxPendingAcks: 1.5 }, { ackTimeoutMs: -1 }] as const) {
+    for (const bad of [{ latency: 'sometimes' }, { latencyEvery: 0 }, { latencyEvery: 'sometimes' }, { maxTimedSendsPerSecond: 0 }, { maxPendingAcks: 1.5 }, { ackTimeoutMs: -1 }] as const) {
       const t = { sendToPeer: send, onMessage: () => undefined };
       h.inst.instrumentTransport(t, bad as never);
       expect(t.sendToPeer).toBe(send);
     }
-    expect(rejected(await h.collect(), 'internal_error')).toBe(4); // P2pInstrumentation logs and counts them
+    expect(rejected(await h.collect(), 'internal_error')).toBe(6); // P2pInstrumentation logs and counts them
     await h.shutdown();
   });
 
