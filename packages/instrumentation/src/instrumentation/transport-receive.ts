@@ -15,6 +15,19 @@ export interface ReceiveState {
   onHookError: HookErrorSink;
   /** App handler → its wrapper: the same handler registered twice gets the same wrapper. */
   readonly wrappers: WeakMap<Handler, Handler>;
+  /**
+   * App handler → registrations of its wrapper not yet deregistered. Deregistration swaps in the
+   * wrapper only while one is outstanding: a handler registered again as itself (while disabled)
+   * is then removed as itself.
+   */
+  readonly outstanding: WeakMap<Handler, number>;
+  /** Sum of `outstanding`: while above 0, deregistration must keep translating. */
+  outstandingTotal: number;
+  /**
+   * Set by restore() when it had to leave the deregistration method wrapped (the transport still
+   * holds wrappers the app knows only as its own handlers): unwraps it once the last one is gone.
+   */
+  release: (() => void) | undefined;
 }
 
 const STATES = new WeakMap<object, ReceiveState>();
@@ -23,7 +36,7 @@ const OUR_WRAPPERS = new WeakSet<Handler>();
 export function receiveState(transport: object): ReceiveState {
   let state = STATES.get(transport);
   if (state === undefined) {
-    state = { active: false, observe: () => undefined, onHookError: () => undefined, wrappers: new WeakMap() };
+    state = { active: false, observe: () => undefined, onHookError: () => undefined, wrappers: new WeakMap(), outstanding: new WeakMap(), outstandingTotal: 0, release: undefined };
     STATES.set(transport, state);
   }
   return state;
@@ -72,7 +85,8 @@ function handlerIndex(args: unknown[], event: string | symbol | undefined): numb
  * Observer for the registration (and deregistration) method. It relies on wrapMethod handing
  * `start` the very array it then applies the original to: replacing the handler there is how the
  * transport ends up holding our wrapper. Deregistration swaps in the wrapper registered for that
- * handler, if any, so `offMessage(handler)` still finds it.
+ * handler while one is outstanding, so `offMessage(handler)` still finds it, also after restore()
+ * (which leaves the deregistration method wrapped until then; see transport.ts).
  */
 export function handlerSwapObserver(state: ReceiveState, event: string | symbol | undefined, create: boolean): CallObserver<void> {
   return {
@@ -80,8 +94,24 @@ export function handlerSwapObserver(state: ReceiveState, event: string | symbol 
       const i = handlerIndex(args, event);
       if (i < 0) return;
       const handler = args[i] as Handler;
-      const wrapper = create ? wrapperFor(state, handler) : state.wrappers.get(handler);
-      if (wrapper !== undefined) args[i] = wrapper;
+      if (OUR_WRAPPERS.has(handler)) return;
+      const held = state.outstanding.get(handler) ?? 0;
+      if (create) {
+        args[i] = wrapperFor(state, handler);
+        state.outstanding.set(handler, held + 1);
+        state.outstandingTotal++;
+        return;
+      }
+      if (held === 0) return; // registered as itself: removed as itself
+      args[i] = state.wrappers.get(handler);
+      if (held === 1) state.outstanding.delete(handler);
+      else state.outstanding.set(handler, held - 1);
+      state.outstandingTotal--;
+      if (state.outstandingTotal === 0 && !state.active && state.release !== undefined) {
+        const release = state.release;
+        state.release = undefined;
+        release(); // this call goes on with the original it already holds
+      }
     },
   };
 }

@@ -132,6 +132,7 @@ export function instrumentTransport(target: object, options: TransportOptions, c
     state.observe = observe;
     state.onHookError = ctx.onHookError;
     state.active = true;
+    state.release = undefined; // a deregistration method left wrapped by an earlier restore() is ours again
     if (!wrap(onMessage, handlerSwapObserver(state, options.event, true) as CallObserver<never>)) {
       diag.warn(`p2p-otel: the transport has no ${describeKey(onMessage)}() method we can wrap; received messages are not recorded`);
     }
@@ -163,8 +164,14 @@ export function instrumentTransport(target: object, options: TransportOptions, c
 
   return {
     restore() {
-      for (const name of wrapped.splice(0)) unwrapMethod(target, name);
       if (state.observe === observe) state.active = false; // handlers we wrapped now pass through
+      for (const name of wrapped.splice(0)) {
+        // While the transport holds wrappers of ours, the app's offMessage(handler) finds them only
+        // through our swap: that method stays wrapped (translating, recording nothing) until the
+        // last one is deregistered, and is restored exactly then.
+        if (name === offMessage && state.outstandingTotal > 0 && state.observe === observe) state.release = () => unwrapMethod(target, name);
+        else unwrapMethod(target, name);
+      }
       unsubscribeQueue?.();
       removeRetune?.();
       if (acks !== undefined) {

@@ -587,10 +587,12 @@ describe('transport: restore', () => {
     for (const t of [a, b]) {
       expect(t.sendToPeer).toBe(proto.sendToPeer);
       expect(t.onMessage).toBe(proto.onMessage);
-      expect(t.offMessage).toBe(proto.offMessage);
-      expect(Object.getOwnPropertyNames(t)).not.toEqual(expect.arrayContaining(['sendToPeer', 'onMessage', 'offMessage']));
       expect(['enqueue', 'dequeue', 'overflow'].map((e) => t.queue.listenerCount(e))).toEqual([0, 0, 0]);
     }
+    expect(a.offMessage).toBe(proto.offMessage);
+    expect(Object.getOwnPropertyNames(a)).not.toEqual(expect.arrayContaining(['sendToPeer', 'onMessage', 'offMessage']));
+    // b holds our wrapper of `during`: offMessage stays ours (translating only) until it is removed.
+    expect(Object.hasOwn(b, 'offMessage')).toBe(true);
     const after = jest.fn();
     b.onMessage(after);
     expect(b.registeredHandlers()[1]).toBe(after); // registered unwrapped
@@ -602,6 +604,10 @@ describe('transport: restore', () => {
     const rm = await h.collect();
     expect(valueOf(rm, 'messagesSent', { peer_id: B })).toBeUndefined();
     expect(valueOf(rm, 'messagesReceived', { peer_id: A })).toBeUndefined();
+    b.offMessage(during);
+    expect(b.registeredHandlers()).toEqual([after]); // found through the swap
+    expect(b.offMessage).toBe(proto.offMessage); // and then restored exactly
+    expect(Object.getOwnPropertyNames(b)).not.toEqual(expect.arrayContaining(['sendToPeer', 'onMessage', 'offMessage']));
     await h.shutdown();
   });
 
