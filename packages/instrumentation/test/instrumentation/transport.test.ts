@@ -129,6 +129,24 @@ describe('transport: sent and received messages', () => {
     await h.shutdown();
   });
 
+  it('labels raw key bytes (Buffer, Uint8Array, DataView) by their hex, never by Buffer.toString()', async () => {
+    const h = harness();
+    const t = { sendToPeer: (_p: unknown, _m: unknown) => undefined, onMessage: () => undefined };
+    h.inst.instrumentTransport(t);
+    const key = Buffer.from('00ff10abcdef', 'hex');
+    t.sendToPeer(key, 'x');
+    t.sendToPeer(new Uint8Array(key), 'x');
+    const bytes = new Uint8Array(7);
+    bytes.set([9, ...key]);
+    t.sendToPeer(new DataView(bytes.buffer, 1, 6), 'x'); // a view with an offset
+    t.sendToPeer(new Uint8Array(0), 'x'); // no bytes: not an id
+    const rm = await h.collect();
+    expect(valueOf(rm, 'messagesSent', { peer_id: '00ff10abcdef' })).toBe(3);
+    expect(valueOf(rm, 'messagesSent', { peer_id: 'other' })).toBe(1);
+    expect(rejected(rm, 'invalid_peer_id')).toBe(1);
+    await h.shutdown();
+  });
+
   it('latencyEvery times one send in N; every send is still counted', async () => {
     const h = harness();
     const t = { sendToPeer: (_p: string, _m: unknown) => h.advance(2), onMessage: () => undefined };
