@@ -128,7 +128,11 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
     this.now = typeof clock === 'function' ? (clock as () => number) : performanceNow;
     this.onHookError = (error) => {
       try {
-        this._diag.error('p2p-otel: internal error while observing @number0/iroh', error);
+        // Counted where the monitor can (OtelP2pMonitor, P2pInstrumentation: internal_error in
+        // p2p_monitor_rejected_records_total, with its own diag error); else only logged.
+        const m = this.monitor as P2pMonitor & { reportInternalError?: (e: unknown) => void };
+        if (typeof m.reportInternalError === 'function') m.reportInternalError(error);
+        else this._diag.error('p2p-otel: internal error while observing @number0/iroh', error);
       } catch {
         // never into the application
       }

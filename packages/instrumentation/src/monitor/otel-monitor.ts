@@ -662,6 +662,15 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
     }
   }
 
+  /**
+   * For instrumentations built on this monitor (the Iroh one): a failure inside their observation
+   * code, counted as `internal_error` in p2p_monitor_rejected_records_total and logged to diag.
+   * Never throws.
+   */
+  reportInternalError(error: unknown): void {
+    this.internalError(error);
+  }
+
   /** Counts and logs a failure of ours (a hook, an extractor) that the application must not see. */
   protected internalError(error: unknown): void {
     try {
