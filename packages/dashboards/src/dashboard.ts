@@ -254,23 +254,37 @@ function connectionOverview(g: Grid): PanelB[] {
   ];
 }
 
+/** A heatmap with one row per peer (the query's series are rows, Grafana does not bucket them). */
+function perPeerHeatmap(o: { title: string; description: string; place: ReturnType<Grid['place']>; expr: string; unit: string; decimals: number; scheme: string; steps: number }): PanelB {
+  return new heatmap.PanelBuilder()
+    .title(o.title)
+    .description(o.description)
+    .gridPos(o.place)
+    .datasource(DS)
+    .withTarget(prom('A', o.expr, { legend: '{{peer_id}}' }))
+    .calculate(false)
+    .rowsFrame(new heatmap.RowsHeatmapOptionsBuilder().layout(common.HeatmapCellLayout.Unknown))
+    .yAxis(new heatmap.YAxisConfigBuilder().axisLabel('peer'))
+    .cellValues(new heatmap.CellValuesBuilder().unit(o.unit).decimals(o.decimals))
+    .color(new heatmap.HeatmapColorOptionsBuilder().mode(heatmap.HeatmapColorMode.Scheme).scheme(o.scheme).scale(heatmap.HeatmapColorScale.Exponential).exponent(0.5).steps(o.steps))
+    .showValue(common.VisibilityMode.Never)
+    .showLegend()
+    .unit(o.unit);
+}
+
 function performance(g: Grid): PanelB[] {
   const t = DESIGN_PANELS['Performance Metrics'];
   return [
-    new heatmap.PanelBuilder()
-      .title(t['P2P Latency Heatmap'])
-      .description('One row per peer, one column per time step; the colour is the p95 round-trip time over 5 minutes (recording rule p2p:peer_rtt_milliseconds:p95_5m).')
-      .gridPos(g.place(12, 9))
-      .datasource(DS)
-      .withTarget(prom('A', `max by (peer_id) (p2p:peer_rtt_milliseconds:p95_5m{${P}})`, { legend: '{{peer_id}}' }))
-      .calculate(false)
-      .rowsFrame(new heatmap.RowsHeatmapOptionsBuilder().layout(common.HeatmapCellLayout.Unknown))
-      .yAxis(new heatmap.YAxisConfigBuilder().axisLabel('peer'))
-      .cellValues(new heatmap.CellValuesBuilder().unit('ms').decimals(1))
-      .color(new heatmap.HeatmapColorOptionsBuilder().mode(heatmap.HeatmapColorMode.Scheme).scheme('Oranges').scale(heatmap.HeatmapColorScale.Exponential).exponent(0.5).steps(64))
-      .showValue(common.VisibilityMode.Never)
-      .showLegend()
-      .unit('ms'),
+    perPeerHeatmap({
+      title: t['P2P Latency Heatmap'],
+      description: 'One row per peer, one column per time step; the colour is the p95 round-trip time over 5 minutes (recording rule p2p:peer_rtt_milliseconds:p95_5m).',
+      place: g.place(12, 9),
+      expr: `max by (peer_id) (p2p:peer_rtt_milliseconds:p95_5m{${P}})`,
+      unit: 'ms',
+      decimals: 1,
+      scheme: 'Oranges',
+      steps: 64,
+    }),
     new timeseries.PanelBuilder()
       .title(t['Bandwidth Usage per Peer'])
       .description('Byte rate per peer (p2p_bandwidth_bytes_per_second, a 60 s moving average), stacked bars: received above the axis, sent below.')
@@ -380,20 +394,16 @@ function errors(g: Grid): PanelB[] {
       .mergeValues(true)
       .rowHeight(0.8)
       .legend(legend()),
-    new heatmap.PanelBuilder()
-      .title(t['Failed Connection Attempts'])
-      .description('Failed and timed-out outbound attempts per peer and time step: one row per peer.')
-      .gridPos(g.place(12, 8))
-      .datasource(DS)
-      .withTarget(prom('A', `sum by (peer_id) (increase(p2p_connection_attempts_total{${P}, result!="success"}[$__rate_interval]))`, { legend: '{{peer_id}}' }))
-      .calculate(false)
-      .rowsFrame(new heatmap.RowsHeatmapOptionsBuilder().layout(common.HeatmapCellLayout.Unknown))
-      .yAxis(new heatmap.YAxisConfigBuilder().axisLabel('peer'))
-      .cellValues(new heatmap.CellValuesBuilder().unit('short').decimals(0))
-      .color(new heatmap.HeatmapColorOptionsBuilder().mode(heatmap.HeatmapColorMode.Scheme).scheme('Reds').scale(heatmap.HeatmapColorScale.Exponential).exponent(0.5).steps(32))
-      .showValue(common.VisibilityMode.Never)
-      .showLegend()
-      .unit('short'),
+    perPeerHeatmap({
+      title: t['Failed Connection Attempts'],
+      description: 'Failed and timed-out outbound attempts per peer and time step: one row per peer.',
+      place: g.place(12, 8),
+      expr: `sum by (peer_id) (increase(p2p_connection_attempts_total{${P}, result!="success"}[$__rate_interval]))`,
+      unit: 'short',
+      decimals: 0,
+      scheme: 'Reds',
+      steps: 32,
+    }),
     new barchart.PanelBuilder()
       .title(t['Error Rate by Peer'])
       .description('Connection errors per minute over the selected range, by peer, highest first.')
