@@ -15,7 +15,8 @@ import { P2pInstrumentation } from '../src/index.js';
 import { fmt, formatTable, median, runInterleaved, summarize, type BenchCase, type Check, type Phase, type Section } from './harness.js';
 import { TestReader } from './hot-path.js';
 
-export const IROH_ECHO_TARGETS = { irohEchoMinThroughputRatio: 0.98 } as const;
+/** Issue 4 asked for 0.98 of plain, the performance issue for 0.99: the stricter is checked. */
+export const IROH_ECHO_TARGETS = { irohEchoMinThroughputRatio: 0.99 } as const;
 
 const MESSAGE_BYTES = 1024;
 const MAX_BODY = 64 * 1024;
