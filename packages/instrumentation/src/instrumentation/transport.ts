@@ -114,6 +114,8 @@ export function instrumentTransport(target: object, options: TransportOptions, c
   }
 
   const acks = latency === 'ack' ? new PendingAcks(ctx, maxPending, ackTimeoutMs) : undefined;
+  // Only a deregistration method that is nothing else may be left wrapped after restore.
+  const lingerable = offMessage !== send && offMessage !== onMessage;
   const wrapped: string[] = [];
   const wrap = (name: string, observer: CallObserver<never>): boolean => {
     const ok = wrapMethod(target, name, observer, ctx.onHookError);
@@ -169,7 +171,7 @@ export function instrumentTransport(target: object, options: TransportOptions, c
         // While the transport holds wrappers of ours, the app's offMessage(handler) finds them only
         // through our swap: that method stays wrapped (translating, recording nothing) until the
         // last one is deregistered, and is restored exactly then.
-        if (name === offMessage && state.outstandingTotal > 0 && state.observe === observe) state.release = () => unwrapMethod(target, name);
+        if (name === offMessage && lingerable && state.outstandingTotal > 0 && state.observe === observe) state.release = () => unwrapMethod(target, name);
         else unwrapMethod(target, name);
       }
       unsubscribeQueue?.();

@@ -629,6 +629,21 @@ describe('transport: restore', () => {
     await h.shutdown();
   });
 
+  it('a deregistration method mapped to the send or registration method is never left wrapped by restore', async () => {
+    const h = harness();
+    const send = function sendToPeer(_p: string, _m: unknown): void {};
+    const on = function on(_h: unknown): void {};
+    const t = { sendToPeer: send, on };
+    h.inst.instrumentTransport(t, { methods: { onMessage: 'on', offMessage: 'sendToPeer' } });
+    t.on(() => undefined); // a wrapper of ours is now held: an ordinary offMessage would linger
+    h.inst.uninstrument(t);
+    expect(t.sendToPeer).toBe(send);
+    expect(t.on).toBe(on);
+    t.sendToPeer(B, 'after');
+    expect(valueOf(await h.collect(), 'messagesSent', { peer_id: B })).toBeUndefined();
+    await h.shutdown();
+  });
+
   it('restores own-property methods exactly (descriptor and identity)', async () => {
     const h = harness();
     const send = () => 'sent';
