@@ -1,4 +1,4 @@
-import { OtelP2pMonitor, type MetricProducerOptions, type P2pMetricProducer } from '@p2p-otel/instrumentation';
+import { OtelP2pMonitor, type MetricProducerOptions, type P2pMetricProducer, type PrometheusTextWriter } from '@p2p-otel/instrumentation';
 
 /**
  * An OtelP2pMonitor whose collections wait until the test opens the gate: a scrape then stays in
@@ -32,13 +32,28 @@ export class GatedMonitor extends OtelP2pMonitor {
     });
   }
 
+  // The scrape endpoint's path (its text writer), held the same way.
+  override createPrometheusTextWriter(): PrometheusTextWriter {
+    const writer = super.createPrometheusTextWriter();
+    const begin = writer.begin.bind(writer);
+    writer.begin = async () => {
+      await this.enter();
+      return begin();
+    };
+    return writer;
+  }
+
+  private async enter(): Promise<void> {
+    this.entered++;
+    this.waiters.splice(0).forEach((w) => w());
+    await this.open;
+  }
+
   override createMetricProducer(options?: MetricProducerOptions): P2pMetricProducer {
     const producer = super.createMetricProducer(options);
     const collect = producer.collect.bind(producer);
     producer.collect = async () => {
-      this.entered++;
-      this.waiters.splice(0).forEach((w) => w());
-      await this.open;
+      await this.enter();
       return collect();
     };
     return producer;

@@ -1,11 +1,14 @@
 /**
- * What one Prometheus scrape costs: collect (MetricReader.collect()) and serialise
- * (the exporter's PrometheusSerializer, as the scrape endpoint does) with the whole schema
- * populated for P peers, through our fast path and through plain SDK instruments (the same
- * monitor on its standard-instrument path), side by side.
+ * What one Prometheus scrape costs with the whole schema populated for P peers, side by side:
+ * - ours: what @p2p-otel/sdk's endpoint does (scrapeBody): MetricReader.collect() of the other SDK
+ *   metrics (none here) serialised by the exporter's PrometheusSerializer (target_info), then the
+ *   monitor's text from its PrometheusTextWriter, in slices, the whole body produced;
+ * - plain SDK: the same monitor on its standard-instrument path (SDK instruments), collected and
+ *   serialised by the exporter's PrometheusSerializer.
  */
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { scrapeBody, type OwnMetrics } from '../../sdk/src/exporters/coalescing-scrapes.js';
 import { OtelP2pMonitor, type P2pMonitor, type P2pMonitorConfig } from '../src/index.js';
 import { blackhole, fmt, formatTable, runInterleaved, summarize, type BenchCase, type Check, type Section } from './harness.js';
 import { TestReader } from './hot-path.js';
@@ -65,13 +68,31 @@ function config(peers: number): P2pMonitorConfig {
   return { localPeerId: LOCAL, messageTypes: MESSAGE_TYPES, resourceTypes: RESOURCE_TYPES, protocolVersions: PROTOCOLS, peerId: { maxPeers: peers } };
 }
 
-/** A scrape: collect, then serialise to the text exposition format; returns the series count. */
-function scraper(reader: TestReader): { scrape: () => Promise<void>; series: () => Promise<number> } {
+type Scraper = { scrape: () => Promise<void>; series: () => Promise<number> };
+const seriesIn = (text: string): number => text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+
+/** A scrape of the SDK path: collect, then serialise to the text exposition format. */
+function scraper(reader: TestReader): Scraper {
   const serializer = new PrometheusSerializer();
   const text = async (): Promise<string> => serializer.serialize((await reader.collect()).resourceMetrics);
   return {
     scrape: async () => void (blackhole.value = await text()),
-    series: async () => (await text()).split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
+    series: async () => seriesIn(await text()),
+  };
+}
+
+/**
+ * A scrape as the sdk's endpoint serves it: the response body's buffers, released as the endpoint
+ * releases them once the responses are sent (here at once, a scraper that reads fast).
+ */
+function endpointScraper(reader: TestReader, own: OwnMetrics): Scraper {
+  return {
+    scrape: async () => {
+      const body = await scrapeBody(reader, own);
+      blackhole.value = body.chunks;
+      body.release();
+    },
+    series: async () => seriesIn(Buffer.concat((await scrapeBody(reader, own)).chunks).toString('utf8')),
   };
 }
 
@@ -85,15 +106,16 @@ export const collectionCostSection: Section = {
     for (const peers of sizes) {
       const ids = peerIds(peers);
       const ours = new OtelP2pMonitor(config(peers));
-      const oursReader = new TestReader({ metricProducers: [ours.createMetricProducer()] });
+      const oursReader = new TestReader(); // the endpoint's reader: the app's other metrics, no producer of ours
       const oursProvider = new MeterProvider({ readers: [oursReader] });
+      const own: OwnMetrics = { writer: ours.createPrometheusTextWriter(), producer: ours.createMetricProducer() };
       const sdk = new OtelP2pMonitor(config(peers));
       const sdkReader = new TestReader();
       const sdkProvider = new MeterProvider({ readers: [sdkReader] });
       sdk.setMeterProvider(sdkProvider);
       populate(ours, ids);
       populate(sdk, ids);
-      const o = scraper(oursReader);
+      const o = endpointScraper(oursReader, own);
       const s = scraper(sdkReader);
       const cases: BenchCase[] = [
         { name: `ours ${peers}`, phases: [{ name: 'scrape', run: o.scrape }] },
@@ -138,10 +160,12 @@ export const collectionCostSection: Section = {
       });
     }
     const text = [
-      'One scrape = MetricReader.collect() + PrometheusSerializer.serialize() (what the scrape endpoint does), with every',
-      `per-peer metric of the schema populated for each peer (${MESSAGE_TYPES.length} message types both ways, a chain topology for distances),`,
-      'maxPeers set to the peer count so no peer folds into "other". plain SDK = the same monitor on its standard-instrument',
-      `path (SDK counters, histograms and observable gauges). Medians of ${rounds} interleaved rounds (3 at 10,000 peers).`,
+      'One scrape, the whole text produced, with every per-peer metric of the schema populated for each peer',
+      `(${MESSAGE_TYPES.length} message types both ways, a chain topology for distances), maxPeers set to the peer count so no peer`,
+      'folds into "other". ours = what @p2p-otel/sdk\'s endpoint does (scrapeBody): collect + serialise the other SDK metrics',
+      "(target_info here), then the monitor's PrometheusTextWriter, in slices. plain SDK = the same monitor on its",
+      'standard-instrument path (SDK counters, histograms and observable gauges), MetricReader.collect() +',
+      `PrometheusSerializer.serialize(). Medians of ${rounds} interleaved rounds (3 at 10,000 peers).`,
       '',
       table,
     ].join('\n');

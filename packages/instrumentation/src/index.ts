@@ -21,6 +21,7 @@ export {
   type ProducedDataPoint,
   type ProducedHistogram,
 } from './export/metric-producer.js';
+export { PrometheusTextWriter, PrometheusTextScrape } from './export/prometheus-text.js';
 export { createP2pViews, type P2pViewOptions } from './export/views.js';
 export { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 export { P2pInstrumentation, type P2pInstrumentationConfig, type P2pObjects, type P2pObjectOptions } from './instrumentation/p2p-instrumentation.js';

@@ -13,7 +13,7 @@ const DIAG_LEVELS: Record<LogLevel, DiagLogLevel> = {
   all: DiagLogLevel.ALL,
 };
 import { P2pTelemetryConfigError } from './errors.js';
-import { createReaders } from './exporters/index.js';
+import { createReaders, type OwnMetrics } from './exporters/index.js';
 import { registerGlobalMeterProvider, unregisterGlobalMeterProvider } from './global.js';
 import type { P2pTelemetryOptions } from './options.js';
 import { createResource } from './resource.js';
@@ -74,7 +74,10 @@ export async function startP2pTelemetry(options: P2pTelemetryOptions = {}): Prom
   // meter, so records stay in the monitor's arrays at no SDK cost.
   if (config.exporters.length === 0) monitor.createMetricProducer();
   const producers = (): MetricProducer[] | undefined => (exportPath === 'producer' ? [monitor.createMetricProducer()] : undefined);
-  const { readers, prometheus } = await createReaders(config, producers);
+  // Prometheus on the fast path: the monitor's text is written straight from its arrays, not
+  // through a producer and the exporter's serializer (50 times the cost; docs/performance.md).
+  const own = (): OwnMetrics | undefined => (exportPath === 'producer' ? { writer: monitor.createPrometheusTextWriter(), producer: monitor.createMetricProducer() } : undefined);
+  const { readers, prometheus } = await createReaders(config, producers, own);
 
   let meterProvider: MeterProvider;
   try {

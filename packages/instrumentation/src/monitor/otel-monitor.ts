@@ -5,6 +5,7 @@ import { ACTIVE_CONNECTION_STATES, CONNECTION_STATES, REJECT_REASONS, type Rejec
 import type { MetricGroup } from '../schema/types.js';
 import { GroupCollector } from '../export/group-collector.js';
 import { P2pMetricProducer, type CollectionSource, type MetricProducerOptions } from '../export/metric-producer.js';
+import { PrometheusTextWriter } from '../export/prometheus-text.js';
 import { ENUMS, InputNormalizer, MAX_AMOUNT, type LabelOptions } from './normalizer.js';
 import { Topology } from './topology.js';
 import { RECORD_METHODS, type P2pMonitor } from './types.js';
@@ -147,11 +148,24 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
    * Cumulative temporality only; for delta, use the standard-instrument path.
    */
   createMetricProducer(options: MetricProducerOptions = {}): P2pMetricProducer {
-    if (!this.fastPath) {
-      this.fastPath = true;
-      for (const c of this.collectors) c.detach();
-    }
+    this.detachInstruments();
     return new P2pMetricProducer(this, options);
+  }
+
+  /**
+   * The fast path for Prometheus: the text exposition of this monitor written straight from its
+   * arrays, what @p2p-otel/sdk's scrape endpoint serves. Detaches the standard instruments as
+   * createMetricProducer does.
+   */
+  createPrometheusTextWriter(): PrometheusTextWriter {
+    this.detachInstruments();
+    return new PrometheusTextWriter(this);
+  }
+
+  private detachInstruments(): void {
+    if (this.fastPath) return;
+    this.fastPath = true;
+    for (const c of this.collectors) c.detach();
   }
 
   /**

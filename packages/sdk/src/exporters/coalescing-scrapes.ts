@@ -1,9 +1,11 @@
 import type { ServerResponse } from 'node:http';
+import { finished } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { diag } from '@opentelemetry/api';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import type { MetricData, MetricReader, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
+import type { P2pMetricProducer, PrometheusTextWriter } from '@p2p-otel/instrumentation';
 
 /** The Prometheus text exposition format the serializer writes. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -14,23 +16,27 @@ export const COLLECTION_TIMEOUT_MS = 10_000;
  * Serves scrapes single-flight: all scrapes waiting when a collection starts get its result, so
  * that N scrapers cost one collection and one serialization, not N.
  *
- * Why: collecting and serializing is synchronous CPU work (about 0.5 ms per recorded peer and
- * per scrape, nearly all of it in the OpenTelemetry serializer). The exporter's own handler runs
- * it once per request, within the I/O callback that parsed the request, so every request that
- * arrived in one event-loop turn was served in that turn: 50 scrapers of a 32-peer node (a
- * 0.8 MB scrape) held the loop for seconds. Here a scrape only queues its response; the
- * collection runs from setImmediate, and is serialized in slices (serializeInSlices) with the
- * event loop running in between.
+ * Why: collecting and serializing is synchronous CPU work (tens of ms for a node of 1,000 fully
+ * recorded peers, a 32 MB text). The exporter's own handler runs it once per request, within the
+ * I/O callback that parsed the request, so every request that arrived in one event-loop turn was
+ * served in that turn: 50 scrapers of a 32-peer node held the loop for seconds. Here a scrape
+ * only queues its response; the collection runs from setImmediate, and is written in slices
+ * (scrapeBody) with the event loop running in between.
  *
  * Behaves as the exporter's handler does otherwise (its serializer with its default options,
- * collection errors logged to diag), except that a failed collection answers 500 instead of a 200
- * with a comment, so that Prometheus marks the target down rather than storing an empty scrape.
+ * collection errors logged to diag), except that a failed collection or write answers 500 instead
+ * of a 200 with a comment, so that Prometheus marks the target down rather than storing an empty
+ * scrape.
  */
 export class CoalescingScrapes {
   private waiting: ServerResponse[] = [];
   private running = false;
 
-  constructor(private readonly reader: MetricReader) {}
+  /** `own`: the monitor's metrics, written by its fast writer (see scrapeBody); the reader then has no producer of them. */
+  constructor(
+    private readonly reader: MetricReader,
+    private readonly own?: OwnMetrics,
+  ) {}
 
   add(res: ServerResponse): void {
     this.waiting.push(res);
@@ -46,29 +52,149 @@ export class CoalescingScrapes {
     const live = batch.filter((res) => !res.destroyed);
     if (live.length > 0) {
       let status = 200;
-      let body: Buffer;
+      let body: Buffer[];
+      let release = nothingToRelease;
       try {
-        const { resourceMetrics, errors } = await withTimeout(this.reader.collect({ timeoutMillis: COLLECTION_TIMEOUT_MS }), COLLECTION_TIMEOUT_MS);
-        if (errors.length > 0) diag.error('@p2p-otel/sdk: metrics collection errors', ...errors);
-        body = Buffer.from(await serializeInSlices(resourceMetrics), 'utf8'); // encoded once for all
+        ({ chunks: body, release } = await scrapeBody(this.reader, this.own)); // encoded once for all
       } catch (e) {
         diag.error('@p2p-otel/sdk: metrics collection failed', e);
         status = 500;
-        body = Buffer.from(`# failed to collect metrics: ${e instanceof Error ? e.message : String(e)}\n`, 'utf8');
+        body = [Buffer.from(`# failed to collect metrics: ${e instanceof Error ? e.message : String(e)}\n`, 'utf8')];
       }
+      const sending = new ResponsesInFlight(release);
+      let length = 0;
+      for (const chunk of body) length += chunk.length;
+      const last = body.length - 1;
       for (const res of live) {
         if (res.destroyed || res.headersSent) continue;
         try {
-          res.writeHead(status, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': body.length });
-          res.end(body);
+          res.writeHead(status, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': length });
+          for (let i = 0; i < last; i++) res.write(body[i]); // the same buffers for every scraper, never copied
+          res.end(body[last]);
+          sending.add(res);
         } catch (e) {
           diag.error('@p2p-otel/sdk: cannot send a scrape response', e);
+          sending.spoil();
           res.destroy();
         }
       }
+      sending.close();
     }
     if (this.waiting.length > 0) setImmediate(() => void this.run());
     else this.running = false;
+  }
+}
+
+/**
+ * The monitor's metrics on the Prometheus path: its PrometheusTextWriter writes them straight from
+ * the typed arrays, so that the reader's collection holds only the application's other metrics.
+ */
+export interface OwnMetrics {
+  readonly writer: PrometheusTextWriter;
+  /**
+   * The same metrics as data points, for the scrape where another scope uses one of our metric
+   * names: the serializer then decides how the two share a family (see scrapeBody).
+   */
+  readonly producer: P2pMetricProducer;
+}
+
+/** A scrape's response body: buffers to send in order. */
+export interface ScrapeBody {
+  readonly chunks: Buffer[];
+  /** Call once no response reads the chunks any more: their buffers then serve the next scrape. */
+  release(): void;
+}
+
+const nothingToRelease = (): void => undefined;
+
+/**
+ * One scrape's response body, as buffers to send in order: the reader's collection serialized as
+ * the exporter does (target_info first, serializeInSlices), then, with `own`, the monitor's
+ * families from its fast writer, which are exactly what the serializer would have written for
+ * them after the other metrics (a test holds the two to equality on the exporter's line in use).
+ *
+ * Appending is what both exporter lines write because our metric names are ours: 0.2xx writes
+ * every metric with its own header anyway, and 0.30x groups metrics by Prometheus name, which
+ * only matters when another scope has a metric of one of our names. In that case (an
+ * application with its own p2p_* metric, a second OtelP2pMonitor on the standard path of this
+ * provider) the scrape is serialized as before this writer existed: our producer's collection
+ * added to the reader's, through the serializer, so that the exporter merges or separates the
+ * families as it always has.
+ *
+ * Throws when collecting or writing fails; the caller answers 500.
+ */
+export async function scrapeBody(reader: MetricReader, own?: OwnMetrics): Promise<ScrapeBody> {
+  const { resourceMetrics, errors } = await withTimeout(reader.collect({ timeoutMillis: COLLECTION_TIMEOUT_MS }), COLLECTION_TIMEOUT_MS);
+  if (errors.length > 0) diag.error('@p2p-otel/sdk: metrics collection errors', ...errors);
+  const others = await serializeInSlices(resourceMetrics);
+  if (own === undefined) return { chunks: [Buffer.from(others, 'utf8')], release: nothingToRelease };
+  const ours = new Set(own.writer.names);
+  for (const [, name] of others.matchAll(/^# TYPE (\S+) /gm)) {
+    if (ours.has(name as string)) {
+      const produced = own.producer.collectSync();
+      if (produced.errors.length > 0) throw new AggregateError(produced.errors, 'p2p-otel metrics collection failed');
+      const merged: ResourceMetrics = { ...resourceMetrics, scopeMetrics: [...resourceMetrics.scopeMetrics, ...(produced.resourceMetrics.scopeMetrics as ScopeMetrics[])] };
+      return { chunks: [Buffer.from(await serializeInSlices(merged), 'utf8')], release: nothingToRelease };
+    }
+  }
+  const chunks: Buffer[] = [];
+  let sliceStart = performance.now();
+  const scrape = await own.writer.begin();
+  while (!scrape.done) {
+    const chunk = scrape.next();
+    if (chunk.length > 0) chunks.push(chunk);
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await nextTurn();
+      sliceStart = performance.now();
+    }
+  }
+  // With our families, the serializer's "no registered metrics" line (the others had none) goes.
+  const noMetrics = new PrometheusSerializer(undefined, false, undefined, true).serialize({ resource: resourceMetrics.resource, scopeMetrics: [] });
+  if (chunks.length === 0) return { chunks: [Buffer.from(others, 'utf8')], release: () => scrape.release() };
+  chunks.unshift(Buffer.from(others.endsWith(noMetrics) ? others.slice(0, others.length - noMetrics.length) : others, 'utf8'));
+  return { chunks, release: () => scrape.release() };
+}
+
+/**
+ * Releases a body's buffers once every response that was given them has been handed to the
+ * operating system ('finish'). A response that ends otherwise (the scraper went away) may leave
+ * them referenced by its socket: they are then left to the garbage collector instead.
+ */
+class ResponsesInFlight {
+  private pending = 1; // until close(): no release while responses are still being added
+  private spoiled = false;
+
+  constructor(private readonly release: () => void) {}
+
+  add(res: ServerResponse): void {
+    if (res.writableFinished) return;
+    this.pending++;
+    try {
+      finished(res, (e) => {
+        if (e !== undefined && e !== null) this.spoiled = true;
+        this.done();
+      });
+    } catch {
+      this.spoiled = true;
+      this.done();
+    }
+  }
+
+  spoil(): void {
+    this.spoiled = true;
+  }
+
+  close(): void {
+    this.done();
+  }
+
+  private done(): void {
+    if (--this.pending > 0 || this.spoiled) return;
+    try {
+      this.release();
+    } catch (e) {
+      diag.error('@p2p-otel/sdk: cannot recycle scrape buffers', e);
+    }
   }
 }
 

@@ -5,11 +5,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import { isIP, type AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { ResolvedPrometheus } from '../config/resolve.js';
 import { DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_SCRAPE_RATE_LIMIT, type ResolvedScrapeTls } from '../config/scrape-security.js';
 import { P2pTelemetryConfigError } from '../errors.js';
-import { CoalescingScrapes } from './coalescing-scrapes.js';
+import { CoalescingScrapes, type OwnMetrics } from './coalescing-scrapes.js';
 import { ClientRateLimiter, ScrapeAuthenticator, createScrapeGuard } from './scrape-guard.js';
 
 export interface PrometheusEndpoint {
@@ -33,12 +32,15 @@ const SOCKET_IDLE_TIMEOUT_MS = 30_000;
  * puts the scrape guard (rate limit, path, method, credentials, concurrency) in front, can serve
  * HTTPS, and serves concurrent scrapes from one collection (see CoalescingScrapes: the exporter's
  * request handler collects once per request, synchronously within the request's I/O callback).
+ *
+ * `own`, on the fast path: the monitor's metrics, written by its own writer after what the reader
+ * collects (the application's other metrics); the reader gets no producer of them.
  */
-export async function startPrometheus(config: ResolvedPrometheus, metricProducers?: MetricProducer[]): Promise<PrometheusEndpoint> {
+export async function startPrometheus(config: ResolvedPrometheus, own?: OwnMetrics): Promise<PrometheusEndpoint> {
   const tls = config.tls === undefined ? undefined : loadTls(config.tls); // before anything starts
   const rateLimit = config.rateLimit ?? DEFAULT_SCRAPE_RATE_LIMIT;
-  const reader = new PrometheusExporter({ preventServerStart: true, endpoint: config.endpoint, metricProducers });
-  const scrapes = new CoalescingScrapes(reader);
+  const reader = new PrometheusExporter({ preventServerStart: true, endpoint: config.endpoint });
+  const scrapes = new CoalescingScrapes(reader, own);
   const handler = createScrapeGuard({
     endpoint: config.endpoint,
     auth: config.auth === undefined ? undefined : new ScrapeAuthenticator(config.auth),
