@@ -26,30 +26,16 @@ export interface Host {
   processingMsOf(id: string): number;
 }
 
+/** Retransmissions of a lost message flight before the send fails with ETIMEDOUT. */
+export const RETRANSMISSIONS = 3;
+
 /**
- * One packet (or one flight of a reliable transmission) from `host` to `to`: `done()` after the
- * one-way delay; lost packets are retransmitted after an exponentially backed-off timeout
- * (max(200, 3 × latency) ms, doubling), `retries` times, then `done(ETIMEDOUT)`. A peer that is
- * down answers with `done(ECONNRESET)` after the one-way delay. Nothing is called once `host` has
- * crashed. (Callbacks rather than a promise: this runs for every message of a run.)
+ * The first retransmission timeout of a message flight from `host` to `to`: max(200, 3 × latency)
+ * ms, doubling with each loss. A flight is one packet: it lands after the one-way delay, or is
+ * lost and resent after the timeout, RETRANSMISSIONS times, then fails with ETIMEDOUT; a peer
+ * that is down when it lands answers ECONNRESET. Nothing happens once `host` has crashed.
+ * (SimTransport runs this for every message, with module functions as timer callbacks.)
  */
-export function transmit(host: Host, to: string, done: (error?: Error) => void, retries = 3): void {
-  const base = Math.max(200, 3 * host.net.link(host.id, to).latencyMs);
-  let attempt = 0;
-  const arrived = (): void => {
-    if (host.transportOf(to) === undefined) done(netError('ECONNRESET', `${to}: connection reset by peer`));
-    else done();
-  };
-  const fly = (): void => {
-    if (attempt > retries) {
-      done(netError('ETIMEDOUT', `${to}: timed out after ${retries + 1} transmissions`));
-      return;
-    }
-    if (host.net.lost(host.id, to)) {
-      host.after(base * 2 ** attempt++, fly);
-      return;
-    }
-    host.after(host.net.delay(host.id, to), arrived);
-  };
-  fly();
+export function retransmitBaseMs(host: Host, to: string): number {
+  return Math.max(200, 3 * host.net.link(host.id, to).latencyMs);
 }

@@ -5,6 +5,7 @@ import { LookupError, SimManager, SyncError } from './manager.js';
 import type { Network } from './network.js';
 import type { Random } from './random.js';
 import { SimTransport, type SimMessage } from './transport.js';
+import { firingIsQuiet } from './virtual-time.js';
 
 /** How a simulated node's application behaves. Every period is in virtual ms. */
 export interface NodeBehaviour extends ConnectorSettings {
@@ -256,7 +257,10 @@ export class NodeProcess implements Host {
     const discover = (): void => void this.discoverAll();
     discover();
     if (b.discoveryIntervalMs > 0) this.every(b.discoveryIntervalMs, 0, discover);
-    this.every(b.reconnectIntervalMs, 0, () => this.maintain());
+    // Once every neighbour is connected the redial tick does nothing: said so, it costs no event-loop turn.
+    this.every(b.reconnectIntervalMs, 0, () => {
+      if (!this.maintain()) firingIsQuiet();
+    });
     if (b.trafficIntervalMs > 0) this.every(b.trafficIntervalMs, b.trafficJitter, () => this.gossip(), b.trafficJitter > 0 ? b.trafficIntervalMs * this.random() : b.trafficIntervalMs);
     if (b.topologyIntervalMs > 0) this.every(b.topologyIntervalMs, 0, () => this.publishTopology());
     this.health?.start();
@@ -298,15 +302,21 @@ export class NodeProcess implements Host {
     return method === 'static' ? [...this.neighbours] : this.neighbours.filter((n) => this.net.reachable(this.id, n) && this.transportOf(n) !== undefined);
   }
 
-  private maintain(): void {
-    if (this.crashed) return;
+  /** Dials the known neighbours not connected; whether it dialled any (false: nothing asynchronous started). */
+  private maintain(): boolean {
+    if (this.crashed) return false;
     // The steady state: nothing to dial. (A per-second loop over every neighbour is a large
     // share of a thousand-node run otherwise.)
     if (this.allConnected === undefined) this.allConnected = this.neighbours.every((peer) => this.connections.has(peer));
-    if (this.allConnected) return;
+    if (this.allConnected) return false;
+    let dialled = false;
     for (const peer of this.neighbours) {
-      if (this.known.has(peer) && !this.connections.has(peer) && !this.dialling.has(peer)) void this.connect(peer);
+      if (this.known.has(peer) && !this.connections.has(peer) && !this.dialling.has(peer)) {
+        void this.connect(peer);
+        dialled = true;
+      }
     }
+    return dialled;
   }
 
   private async connect(peer: string): Promise<void> {

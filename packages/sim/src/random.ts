@@ -31,8 +31,8 @@ function mix(seed: number, label: string): number {
 
 export function createRandom(seed: number): Random {
   if (!Number.isInteger(seed)) throw new TypeError(`seed must be an integer (got ${seed})`);
-  const next = mulberry32(seed);
-  const random = (() => next()) as Random;
+  // The generator itself, called directly on every draw (no wrapper around it).
+  const random = mulberry32(seed) as Random;
   Object.defineProperty(random, 'seed', { value: seed >>> 0 });
   random.fork = (label) => createRandom(mix(seed >>> 0, String(label)));
   return random;

@@ -55,14 +55,22 @@ export class VirtualTimer {
   next: VirtualTimer | undefined = undefined;
   prev: VirtualTimer | undefined = undefined;
   id = 0;
+  /** The one extra argument of a timer given exactly one (`args` is then undefined): no array for it. */
+  arg: unknown = undefined;
+  hasArg = false;
+  /** A timer of `Scheduler.post`: reused once fired (nothing outside the scheduler holds it). */
+  pooled = false;
+  /** Fired without a real immediate of its own: its callback settles no promise and queues no tick (see Scheduler.setInterval). */
+  quiet = false;
   private refed = true;
 
   constructor(
     private readonly scheduler: Scheduler,
-    readonly fn: Callback,
+    /** Replaced only on a reused timer of `Scheduler.post`. */
+    public fn: Callback,
     readonly args: unknown[] | undefined,
     /** As normalised; undefined for an immediate. */
-    readonly delay: number | undefined,
+    public delay: number | undefined,
     /** Repeat period of an interval, undefined otherwise. */
     readonly interval: number | undefined,
   ) {}
@@ -120,6 +128,8 @@ export interface VirtualClock {
 
 interface TickRun {
   readonly tickTo: number;
+  /** One step of this run: what each of its real immediates calls (no argument to keep per immediate). */
+  step: () => void;
   readonly resolve: (now: number) => void;
   readonly reject: (e: unknown) => void;
   /** Real immediates queued for this run and not yet executed. */
@@ -133,6 +143,8 @@ export class Scheduler implements VirtualClock {
   now: number;
   fired = 0;
   private duringTick = false;
+  /** Set by the running timer's callback (`markQuiet`): it queued no promise job and no tick. */
+  private quietFiring = false;
   private seq = 0;
   /**
    * The wheel: the slot of time t is (t - origin) & WHEEL_MASK, for t in [cursor, cursor + WHEEL_SLOTS).
@@ -152,9 +164,10 @@ export class Scheduler implements VirtualClock {
   private readonly heap: VirtualTimer[] = [];
   /** Timers whose numeric id was asked for (`+timer`, `Number(timer)`): `clearTimeout(id)` finds them. */
   private readonly byId = new Map<number, VirtualTimer>();
+  /** Fired timers of `post`, for reuse. */
+  private readonly spare: VirtualTimer[] = [];
   private nextId = 1;
   private run: TickRun | undefined;
-  private readonly stepRun = (run: TickRun): void => this.step(run);
 
   constructor(
     /** Virtual start, ms since the Unix epoch (whole ms: every due time is a whole number of ms after it). */
@@ -162,7 +175,7 @@ export class Scheduler implements VirtualClock {
     /** Told every time `now` moves (keeps the virtual Date and performance in step). */
     private readonly onNow: (now: number) => void,
     /** The real setImmediate. */
-    private readonly realSetImmediate: (fn: (run: TickRun) => void, run: TickRun) => unknown,
+    private readonly realSetImmediate: (fn: () => void) => unknown,
   ) {
     if (!Number.isInteger(origin)) throw new RangeError(`virtual time must start at a whole ms (got ${origin})`);
     this.now = origin;
@@ -178,13 +191,48 @@ export class Scheduler implements VirtualClock {
     return timer;
   }
 
-  setInterval(fn: Callback, delay: unknown, args: unknown[] | undefined): VirtualTimer {
+  /**
+   * `quiet`: the callback neither settles a promise nor queues a `nextTick` (nor throws), so it needs
+   * no event-loop turn of its own: it fires in the real immediate of the next timer, just before
+   * it (in its place in the order: only the real immediates are saved).
+   */
+  /** setTimeout(fn, delay, arg): one extra argument, kept without an array. */
+  setTimeout1(fn: Callback, delay: unknown, arg: unknown): VirtualTimer {
+    checkCallback(fn);
+    const timer = new VirtualTimer(this, fn, undefined, normaliseDelay(delay), undefined);
+    timer.arg = arg;
+    timer.hasArg = true;
+    this.schedule(timer);
+    return timer;
+  }
+
+  /**
+   * setTimeout(fn, delay, arg) for a caller that never sees the timer (nothing is returned, it
+   * cannot be cleared): once fired, the timer object is reused by the next `post`. For the
+   * simulator's per-message timers, which would otherwise be most of a large run's garbage.
+   */
+  post<T>(fn: (arg: T) => void, delay: number, arg: T): void {
+    let timer = this.spare.pop();
+    if (timer === undefined) {
+      timer = new VirtualTimer(this, fn as Callback, undefined, normaliseDelay(delay), undefined);
+      timer.pooled = true;
+      timer.hasArg = true;
+    } else {
+      timer.fn = fn as Callback;
+      timer.delay = normaliseDelay(delay);
+    }
+    timer.arg = arg;
+    this.schedule(timer);
+  }
+
+  setInterval(fn: Callback, delay: unknown, args: unknown[] | undefined, quiet = false): VirtualTimer {
     checkCallback(fn);
     const period = parseInt(String(delay), 10);
     // fake-timers repeats a non-finite or too long period every 1 ms. A period of 0 (or less)
     // would fire forever at the same instant there; here it repeats every 1 ms, as in Node.
     const interval = !Number.isFinite(period) || period > MAX_TIMEOUT || period < 1 ? 1 : period;
     const timer = new VirtualTimer(this, fn, args, normaliseDelay(period), interval);
+    timer.quiet = quiet;
     this.schedule(timer);
     return timer;
   }
@@ -211,6 +259,15 @@ export class Scheduler implements VirtualClock {
     return timer.id;
   }
 
+  /**
+   * Called by a timer's callback: this time it queued no promise job and no `nextTick` (and will
+   * queue none), so the next timer may fire in the same real immediate, as after a quiet timer.
+   * Has no effect once the callback returned.
+   */
+  markQuiet(): void {
+    this.quietFiring = true;
+  }
+
   refresh(timer: VirtualTimer): void {
     this.unschedule(timer);
     this.schedule(timer);
@@ -227,7 +284,7 @@ export class Scheduler implements VirtualClock {
     if (!(ms >= 0)) return Promise.reject(new TypeError(`tickAsync(${ms}): the time must be a number >= 0`));
     if (this.run !== undefined) return Promise.reject(new Error('tickAsync: a tick is already running'));
     return new Promise<number>((resolve, reject) => {
-      const run: TickRun = { tickTo: this.now + Math.floor(ms), resolve, reject, queued: 0, done: false, failed: false, error: undefined };
+      const run: TickRun = { tickTo: this.now + Math.floor(ms), step: () => this.step(run), resolve, reject, queued: 0, done: false, failed: false, error: undefined };
       this.run = run;
       this.duringTick = true;
       this.queueBatch(run);
@@ -247,6 +304,7 @@ export class Scheduler implements VirtualClock {
     this.occupied.fill(0);
     this.inWheel = 0;
     this.byId.clear();
+    this.spare.length = 0;
     const run = this.run;
     if (run !== undefined) {
       run.done = true;
@@ -259,18 +317,30 @@ export class Scheduler implements VirtualClock {
 
   private queueBatch(run: TickRun): void {
     run.queued += BATCH;
-    for (let i = 0; i < BATCH; i++) this.realSetImmediate(this.stepRun, run);
+    const { step } = run;
+    for (let i = 0; i < BATCH; i++) this.realSetImmediate(step);
   }
 
-  /** One real immediate: fires the next due timer, or ends the tick when none is due by its end. */
+  /**
+   * One real immediate: fires the next due timer (after the quiet ones due before it), or ends the
+   * tick when none is due by its end.
+   */
   private step(run: TickRun): void {
     run.queued--;
     if (run.done) return;
-    const timer = this.takeNext(run.tickTo);
-    if (timer === undefined) {
-      this.finish(run);
-      return;
-    }
+    let timer: VirtualTimer | undefined;
+    do {
+      timer = this.takeNext(run.tickTo);
+      if (timer === undefined) {
+        this.finish(run);
+        return;
+      }
+      this.fire(timer, run);
+    } while (timer.quiet || this.quietFiring);
+    if (run.queued === 0) this.queueBatch(run);
+  }
+
+  private fire(timer: VirtualTimer, run: TickRun): void {
     const at = timer.callAt;
     if (timer.interval !== undefined) {
       // Re-armed before its callback runs: what the callback schedules comes after it.
@@ -284,9 +354,11 @@ export class Scheduler implements VirtualClock {
       this.onNow(at);
     }
     this.fired++;
+    this.quietFiring = false;
     try {
       const args = timer.args;
-      if (args === undefined || args.length === 0) timer.fn();
+      if (timer.hasArg) timer.fn(timer.arg);
+      else if (args === undefined || args.length === 0) timer.fn();
       else timer.fn(...args);
     } catch (e) {
       if (!run.failed) {
@@ -294,7 +366,11 @@ export class Scheduler implements VirtualClock {
         run.error = e;
       }
     }
-    if (run.queued === 0) this.queueBatch(run);
+    if (timer.pooled) {
+      timer.fn = noop;
+      timer.arg = undefined;
+      this.spare.push(timer);
+    }
   }
 
   private finish(run: TickRun): void {
@@ -481,6 +557,8 @@ export class Scheduler implements VirtualClock {
     timer.heapIndex = i;
   }
 }
+
+function noop(): void {}
 
 /** Heap order (immediates never go to the heap: they are due within 1 ms). */
 function before(a: VirtualTimer, b: VirtualTimer): boolean {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { netError, transmit, type Host } from './host.js';
+import { netError, RETRANSMISSIONS, retransmitBaseMs, type Host } from './host.js';
+import { post } from './virtual-time.js';
 
 export interface SimMessage {
   type: string;
@@ -8,12 +9,36 @@ export interface SimMessage {
 
 export type SimMessageHandler = (from: string, message: SimMessage) => unknown;
 
-interface Queued {
-  to: string;
-  message: SimMessage;
-  enqueuedAt: number;
-  resolve: () => void;
-  reject: (e: Error) => void;
+/** A message from its send to its delivery: in the queue, on the wire, in flight. */
+class Queued {
+  /** Transmissions lost so far. */
+  lost = 0;
+  /** The first retransmission timeout, ms (set at the first flight). */
+  retryMs = 0;
+  /** The transport sending it (set when it leaves the queue). */
+  from: SimTransport | undefined = undefined;
+
+  constructor(
+    readonly to: string,
+    readonly message: SimMessage,
+    readonly enqueuedAt: number,
+    readonly resolve: () => void,
+    readonly reject: (e: Error) => void,
+  ) {}
+}
+
+// The timers of a message's path: module functions with the message as argument, rather than
+// closures made per message (3.6 million messages in a 1,000-node hour).
+function wireFree(transport: SimTransport): void {
+  transport.wireFree();
+}
+function transmission(item: Queued): void {
+  const from = item.from as SimTransport;
+  if (!from.host.dead) from.transmit(item);
+}
+function arrival(item: Queued): void {
+  const from = item.from as SimTransport;
+  if (!from.host.dead) from.arrive(item);
 }
 
 /**
@@ -40,7 +65,7 @@ export class SimSendQueue extends EventEmitter {
       return Promise.reject(netError('ENOBUFS', `send queue full (${this.capacity})`));
     }
     return new Promise<void>((resolve, reject) => {
-      this.items.push({ to, message, enqueuedAt: this.now(), resolve, reject });
+      this.items.push(new Queued(to, message, this.now(), resolve, reject));
       this.emit('enqueue', to, message.payload.byteLength);
     });
   }
@@ -65,15 +90,10 @@ export class SimTransport {
   private draining = false;
   /** The message holding the wire (for its busy time), before its flight. */
   private onWire: Queued | undefined;
-  private readonly wireFree = (): void => {
-    const item = this.onWire as Queued;
-    this.onWire = undefined;
-    this.fly(item);
-    this.drain();
-  };
 
   constructor(
-    private readonly host: Host,
+    /** @internal */
+    readonly host: Host,
     capacity: number,
   ) {
     this.queue = new SimSendQueue(capacity, () => host.now());
@@ -106,11 +126,14 @@ export class SimTransport {
    */
   private drain(): void {
     this.draining = true;
+    const host = this.host;
     for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
-      const busyMs = Math.max(this.host.net.wireMs(this.host.id, item.to, item.message.payload.byteLength), this.host.processingMsOf(item.to));
+      item.from = this;
+      const busyMs = Math.max(host.net.wireMs(host.id, item.to, item.message.payload.byteLength), host.processingMsOf(item.to));
       if (busyMs > 0) {
         this.onWire = item;
-        this.host.after(busyMs, this.wireFree);
+        // host.after(busyMs, …), without a closure.
+        if (!host.dead) post(wireFree, busyMs, this);
         return;
       }
       this.fly(item);
@@ -118,19 +141,58 @@ export class SimTransport {
     this.draining = false;
   }
 
-  /** The message's flight: delivered to the receiver's handlers, then the send resolves. */
+  /** @internal The wire is free again: the message holding it flies, the next one takes it. */
+  wireFree(): void {
+    if (this.host.dead) return;
+    const item = this.onWire as Queued;
+    this.onWire = undefined;
+    this.fly(item);
+    this.drain();
+  }
+
+  /**
+   * The message's flight: one reliable transmission to its peer (see `retransmitBaseMs`), which
+   * delivers it to the receiver's handlers, then resolves the send. Fails with ETIMEDOUT after
+   * every retransmission was lost, with ECONNRESET when the peer is down when it lands.
+   */
   private fly(item: Queued): void {
-    const { to, message, resolve, reject } = item;
-    transmit(this.host, to, (error) => {
-      if (error !== undefined) return reject(error);
-      const peer = this.host.transportOf(to);
-      if (peer === undefined) return reject(netError('ECONNRESET', `${to}: connection reset by peer`));
-      try {
-        peer.receive(this.host.id, message);
-      } catch (e) {
-        return reject(e as Error);
-      }
-      resolve();
-    });
+    item.retryMs = retransmitBaseMs(this.host, item.to);
+    this.transmit(item);
+  }
+
+  /**
+   * @internal One transmission of a message: lost (then resent after a backed-off timeout) or in
+   * flight. Its timers are host.after()'s (none once the process crashed), without a closure.
+   */
+  transmit(item: Queued): void {
+    const host = this.host;
+    if (item.lost > RETRANSMISSIONS) {
+      item.reject(netError('ETIMEDOUT', `${item.to}: timed out after ${RETRANSMISSIONS + 1} transmissions`));
+      return;
+    }
+    if (host.net.lost(host.id, item.to)) {
+      const ms = item.retryMs * 2 ** item.lost++;
+      if (!host.dead) post(transmission, ms, item);
+      return;
+    }
+    const ms = host.net.delay(host.id, item.to);
+    if (!host.dead) post(arrival, ms, item);
+  }
+
+  /** @internal A transmission landed: delivered to the peer's handlers if the peer is up. */
+  arrive(item: Queued): void {
+    const host = this.host;
+    const peer = host.transportOf(item.to);
+    if (peer === undefined) {
+      item.reject(netError('ECONNRESET', `${item.to}: connection reset by peer`));
+      return;
+    }
+    try {
+      peer.receive(host.id, item.message);
+    } catch (e) {
+      item.reject(e as Error);
+      return;
+    }
+    item.resolve();
   }
 }

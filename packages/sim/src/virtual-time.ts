@@ -25,6 +25,8 @@ function virtualFunctions(s: Scheduler) {
   // Extra arguments through `arguments`: a rest parameter would allocate an array on every call.
   function setTimeoutV(fn: Callback, delay?: unknown): VirtualTimer {
     // eslint-disable-next-line prefer-rest-params
+    if (arguments.length === 3) return s.setTimeout1(fn, delay, arguments[2]);
+    // eslint-disable-next-line prefer-rest-params
     return s.setTimeout(fn, delay, arguments.length > 2 ? Array.prototype.slice.call(arguments, 2) : undefined);
   }
   function setIntervalV(fn: Callback, delay?: unknown): VirtualTimer {
@@ -130,6 +132,37 @@ function patch(target: Record<string, unknown>, values: Record<string, unknown>,
 }
 
 let active = false;
+/** The scheduler of the running simulation. */
+let current: Scheduler | undefined;
+
+/**
+ * `setTimeout(fn, ms, arg)` when the caller never needs the timer (it cannot be cleared): in virtual
+ * time, the scheduler reuses the timer object once it fired. The simulator's per-message timers.
+ */
+export function post<T>(fn: (arg: T) => void, ms: number, arg: T): void {
+  if (current === undefined) setTimeout(fn, ms, arg);
+  else current.post(fn, ms, arg);
+}
+
+/**
+ * Declares, from inside a timer callback, that this firing queued no promise job and no `nextTick`
+ * and will queue none (a periodic check that found nothing to do): in virtual time the next timer
+ * then fires without waiting for an event-loop turn. A no-op outside virtual time.
+ */
+export function firingIsQuiet(): void {
+  current?.markQuiet();
+}
+
+/**
+ * `setInterval` for a callback that settles no promise, queues no `nextTick` and does not throw
+ * (bookkeeping such as rotating a statistics window): in virtual time it fires in its place in the
+ * order like any interval, but without a real event-loop turn of its own; outside, it is
+ * `setInterval`. Clear it with `clearInterval`.
+ */
+export function setQuietInterval(fn: () => void, ms: number): ReturnType<typeof setInterval> {
+  if (current === undefined) return setInterval(fn, ms);
+  return current.setInterval(fn, ms, undefined, true) as unknown as ReturnType<typeof setInterval>;
+}
 
 /**
  * Runs `body` in virtual time and restores real time afterwards, also when `body` throws.
@@ -150,8 +183,9 @@ export async function withVirtualTime<T>(body: (clock: VirtualClock) => Promise<
     (now) => {
       fake.now = now;
     },
-    (fn, run) => realSetImmediate(fn, run),
+    (fn) => realSetImmediate(fn),
   );
+  current = scheduler;
   const { globals, promises } = virtualFunctions(scheduler);
   const undo = [
     patch(globalThis as unknown as Record<string, unknown>, globals, TIMER_FUNCTIONS),
@@ -166,6 +200,7 @@ export async function withVirtualTime<T>(body: (clock: VirtualClock) => Promise<
     for (const u of undo.reverse()) u();
     syncBuiltinESMExports();
     fake.uninstall();
+    current = undefined;
     active = false;
   }
 }
