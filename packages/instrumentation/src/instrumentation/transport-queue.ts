@@ -47,12 +47,13 @@ export function subscribeQueue(queue: unknown, ctx: InstrumentationContext): (()
   const depth = new Map<unknown, { messages: number; bytes: number }>();
   // Listeners the queue refuses to remove (its off() throws) stay on it: inert once unsubscribed.
   let live = true;
+  // Fixed arity (the events carry at most three arguments): no argument array per event.
   const guard =
-    <A extends unknown[]>(fn: (...args: A) => void) =>
-    (...args: A): void => {
+    (fn: (a: unknown, b: unknown, c: unknown) => void) =>
+    (a?: unknown, b?: unknown, c?: unknown): void => {
       if (!live) return;
       try {
-        fn(...args);
+        fn(a, b, c);
       } catch (e) {
         ctx.onHookError(e);
       }

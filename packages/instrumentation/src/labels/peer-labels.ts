@@ -82,6 +82,9 @@ export class PeerLabels {
   /** slot → label value. */
   readonly labels: string[] = [OTHER];
   private readonly slots = new Map<string, number>();
+  /** The last id slotOf found in `slots` (slots never change once given) and its slot. */
+  private lastId: string | undefined = undefined;
+  private lastSlot = 0;
   private budgetSpentWarned = false;
   private readonly slotByLabel = new Map<string, number>();
   private readonly options: ResolvedPeerLabelOptions;
@@ -110,8 +113,15 @@ export class PeerLabels {
   /** The row for `peerId`: hot path, one map lookup for a known peer. */
   slotOf(peerId: unknown): number {
     if (typeof peerId === 'string') {
+      // Records come in runs for one peer (a connection's frames, a send and its reply): the last
+      // id found is checked first, by identity of the string most often, before the Map lookup.
+      if (peerId === this.lastId) return this.lastSlot;
       const slot = this.slots.get(peerId);
-      if (slot !== undefined) return slot;
+      if (slot !== undefined) {
+        this.lastId = peerId;
+        this.lastSlot = slot;
+        return slot;
+      }
     }
     return this.assign(peerId);
   }
