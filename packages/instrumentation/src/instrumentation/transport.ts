@@ -229,11 +229,6 @@ export class LatencySampler {
     this.sends = 0;
     this.since = t;
   }
-
-  /** The current N (tests and docs). */
-  get interval(): number {
-    return this.every;
-  }
 }
 
 /**
