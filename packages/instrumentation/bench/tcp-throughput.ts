@@ -6,7 +6,9 @@
  * The transport is written as a fast Node transport is: `sendToPeer` frames the message into the
  * socket (corked, flushed once per tick) and returns socket.write's backpressure flag; the driver
  * sends while it is true and waits for 'drain' when it is false. A round ends when the receiving
- * side has handled every message of the round.
+ * side has handled every message of the round. All cases take turns on one TCP connection (see
+ * Link), and a `floor` case shows what recording the same counts with nothing but typed arrays
+ * costs on this transport.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
@@ -33,22 +35,9 @@ class TcpTransport {
   private corked = false;
   received = 0;
 
-  /** The receiving side: parses frames off `socket` and hands each message to the handlers. */
-  serve(socket: Socket, peerId: string): void {
-    let pending: Buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      let buf = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      let off = 0;
-      while (buf.length - off >= 5) {
-        const len = buf.readUInt32BE(off);
-        if (buf.length - off < 5 + len) break;
-        const message: Message = { type: TYPES[buf[off + 4] as number] as string, payload: buf.subarray(off + 5, off + 5 + len) };
-        off += 5 + len;
-        for (const h of this.handlers) h(peerId, message);
-      }
-      buf = buf.subarray(off);
-      pending = buf.length === 0 ? Buffer.alloc(0) : Buffer.from(buf);
-    });
+  /** The receiving side's dispatch: the link parsed a message from this transport's peer. */
+  deliver(peerId: string, message: Message): void {
+    for (const h of this.handlers) h(peerId, message);
   }
 
   attach(socket: Socket): void {
@@ -77,41 +66,122 @@ class TcpTransport {
   }
 }
 
+/**
+ * The floor of recording every message on both ends: hand-written forwarding wrappers (no rest
+ * arguments, no hooks, no try/catch) that add to preallocated typed arrays what the instrumented
+ * case records per message (a message and its bytes per side, its size's histogram bucket),
+ * without peer or type lookups. Not a product: the cost below which no per-message instrumentation
+ * of this transport can go, measured in the same rounds.
+ */
+const FLOOR_BOUNDS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576];
+function floorInstrument(sender: TcpTransport, receiver: TcpTransport): Float64Array {
+  const cells = new Float64Array(4 + 2 * (FLOOR_BOUNDS.length + 1));
+  const bucket = (n: number): number => {
+    let lo = 0;
+    let hi = FLOOR_BOUNDS.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (n <= (FLOOR_BOUNDS[mid] as number)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  const send = TcpTransport.prototype.sendToPeer;
+  sender.sendToPeer = function (this: TcpTransport, peerId: string, message: Message): boolean {
+    const r = send.call(this, peerId, message);
+    const n = message.payload.byteLength;
+    cells[0]!++;
+    cells[1]! += n;
+    cells[4 + bucket(n)]!++;
+    return r;
+  };
+  const register = TcpTransport.prototype.onMessage;
+  receiver.onMessage = function (this: TcpTransport, handler: Handler): void {
+    register.call(this, (peerId, message) => {
+      const n = message.payload.byteLength;
+      cells[2]!++;
+      cells[3]! += n;
+      cells[4 + FLOOR_BOUNDS.length + 1 + bucket(n)]!++;
+      handler(peerId, message);
+    });
+  };
+  return cells;
+}
+
 interface Pair {
   readonly sender: TcpTransport;
   readonly receiver: TcpTransport;
-  readonly close: () => Promise<void>;
 }
 
-async function pair(prepare: (sender: TcpTransport, receiver: TcpTransport) => void): Promise<Pair> {
-  const sender = new TcpTransport();
-  const receiver = new TcpTransport();
-  prepare(sender, receiver);
-  receiver.onMessage(() => void receiver.received++); // the application's handler
-  const server: Server = createServer((s) => receiver.serve(s, PEER));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('tcp-throughput: no port');
-  const socket = connect(address.port, '127.0.0.1');
-  socket.setNoDelay(true);
-  await once(socket, 'connect');
-  sender.attach(socket);
-  return {
-    sender,
-    receiver,
-    close: async () => {
-      socket.destroy();
-      server.close();
-      await once(server, 'close');
-    },
-  };
+/**
+ * One loopback TCP connection, shared by every case in turn: the case of a round makes its pair
+ * the `active` one, whose sender writes to the socket and whose receiver gets the parsed messages.
+ * Two connections differ by more than the effect measured (TCP buffer autotuning, how the stream
+ * is cut into chunks): with a connection per case, two plain pairs differed by 12-15 % for a whole
+ * run (`plain (control)`), so every case runs on the same connection.
+ */
+class Link {
+  active: Pair | undefined;
+
+  private constructor(
+    readonly socket: Socket,
+    private readonly server: Server,
+  ) {}
+
+  static async open(): Promise<Link> {
+    let link: Link | undefined;
+    const server: Server = createServer((s) => link!.parse(s));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('tcp-throughput: no port');
+    const socket = connect(address.port, '127.0.0.1');
+    socket.setNoDelay(true);
+    link = new Link(socket, server);
+    await once(socket, 'connect');
+    return link;
+  }
+
+  /** The receiving side: parses frames off `socket` and hands each message to the active receiver. */
+  private parse(socket: Socket): void {
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      let buf = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      let off = 0;
+      while (buf.length - off >= 5) {
+        const len = buf.readUInt32BE(off);
+        if (buf.length - off < 5 + len) break;
+        const message: Message = { type: TYPES[buf[off + 4] as number] as string, payload: buf.subarray(off + 5, off + 5 + len) };
+        off += 5 + len;
+        this.active!.receiver.deliver(PEER, message);
+      }
+      buf = buf.subarray(off);
+      pending = buf.length === 0 ? Buffer.alloc(0) : Buffer.from(buf);
+    });
+  }
+
+  /** A sender and a receiver transport on this connection; `prepare` instruments them first. */
+  pair(prepare: (sender: TcpTransport, receiver: TcpTransport) => void): Pair {
+    const sender = new TcpTransport();
+    const receiver = new TcpTransport();
+    prepare(sender, receiver);
+    receiver.onMessage(() => void receiver.received++); // the application's handler
+    sender.attach(this.socket);
+    return { sender, receiver };
+  }
+
+  async close(): Promise<void> {
+    this.socket.destroy();
+    this.server.close();
+    await once(this.server, 'close');
+  }
 }
 
 /** Sends `k` messages as fast as the socket takes them; resolves when the receiver handled them all. */
-function drive(p: Pair, k: number, messages: readonly Message[]): () => Promise<void> {
+function drive(link: Link, p: Pair, k: number, messages: readonly Message[]): () => Promise<void> {
   return () =>
     new Promise<void>((resolve) => {
+      link.active = p;
       const target = p.receiver.received + k;
       let sent = 0;
       const check = (): void => {
@@ -123,7 +193,7 @@ function drive(p: Pair, k: number, messages: readonly Message[]): () => Promise<
           const ok = p.sender.sendToPeer(PEER, messages[sent & 3] as Message);
           sent++;
           if (!ok) {
-            p.sender['socket']!.once('drain', pump);
+            link.socket.once('drain', pump);
             return;
           }
         }
@@ -148,20 +218,26 @@ export const tcpThroughputSection: Section = {
         const inst = new P2pInstrumentation({ messageTypes: TYPES });
         const reader = new TestReader({ metricProducers: [inst.createMetricProducer()] });
         const provider = new MeterProvider({ readers: [reader] });
-        const plain = await pair(() => undefined);
-        const control = await pair(() => undefined);
-        const wrapped = await pair((sender, receiver) => {
+        const link = await Link.open();
+        closers.push(
+          () => link.close(),
+          () => provider.shutdown(),
+        );
+        const plain = link.pair(() => undefined);
+        const control = link.pair(() => undefined);
+        const wrapped = link.pair((sender, receiver) => {
           inst.instrumentTransport(sender);
           inst.instrumentTransport(receiver);
         });
-        closers.push(plain.close, control.close, wrapped.close, () => provider.shutdown());
+        const floor = link.pair(floorInstrument);
         const cases: BenchCase[] = [
-          { name: 'plain', phases: [{ name: 'run', run: drive(plain, k, messages) }] },
-          { name: 'plain (control)', phases: [{ name: 'run', run: drive(control, k, messages) }] },
+          { name: 'plain', phases: [{ name: 'run', run: drive(link, plain, k, messages) }] },
+          { name: 'plain (control)', phases: [{ name: 'run', run: drive(link, control, k, messages) }] },
+          { name: 'floor (typed arrays)', phases: [{ name: 'run', run: drive(link, floor, k, messages) }] },
           {
             name: 'instrumented',
             phases: [
-              { name: 'run', run: drive(wrapped, k, messages) },
+              { name: 'run', run: drive(link, wrapped, k, messages) },
               { name: 'collect', run: () => reader.collect() },
             ],
           },
@@ -203,6 +279,9 @@ export const tcpThroughputSection: Section = {
       'false; a round ends when the receiving handler saw every message. instrumented = instrumentTransport on both ends',
       '(sent: messages, bytes, sizes, latency until the send returned; received: messages, bytes, sizes), plus one',
       'collection per round (counted). plain (control) is a second plain pair: its ratio shows the measurement noise.',
+      'floor = hand-written wrappers adding the same per-message counts to typed arrays (no lookups, no hooks): the',
+      'least any per-message instrumentation of this transport can cost. All cases take turns on one TCP connection:',
+      'two connections differ by more than the effect measured.',
       'The check uses the median per-round ratio (rounds run back to back, so machine drift cancels).',
       `Medians of ${rounds} interleaved rounds.`,
       '',
