@@ -207,13 +207,15 @@ export const tcpThroughputSection: Section = {
   name: 'tcp',
   async run(ctx) {
     const sizes = [1024, 16 * 1024];
-    const rounds = ctx.rounds ?? (ctx.quick ? 5 : 31);
+    const rounds = ctx.rounds ?? (ctx.quick ? 5 : 201);
     const warmupRounds = ctx.quick ? 2 : 5;
     const rows: { name: string; rounds: number; bytes: number; msgsPerSec: number; ratio: number; pairedRatio: number }[] = [];
     const closers: (() => Promise<void>)[] = [];
     try {
       for (const bytes of sizes) {
-        const k = Math.round(((ctx.quick ? 4 : 32) * (64 * 1024 * 1024)) / (bytes * 64)); // ~32 MiB a round (quick: 4)
+        // 8 MiB a round (quick: 4), about 15 ms at 1 KiB, and many rounds: this VM's speed drifts, so many
+        // short rounds side by side give steadier medians than a few long ones (see docs/performance.md).
+        const k = Math.round(((ctx.quick ? 4 : 8) * 1024 * 1024) / bytes);
         const messages = TYPES.map((type) => ({ type, payload: new Uint8Array(bytes).fill(1) }));
         const inst = new P2pInstrumentation({ messageTypes: TYPES });
         const reader = new TestReader({ metricProducers: [inst.createMetricProducer()] });
