@@ -188,10 +188,16 @@ export function instrumentTransport(target: object, options: TransportOptions, c
 /** Default of `maxTimedSendsPerSecond`: timing costs at most about 1 ms of CPU per second. */
 export const DEFAULT_MAX_TIMED_SENDS_PER_SECOND = 10_000;
 
+/** Sends between two looks at the send rate within a collection interval (a power of two). */
+export const RATE_WINDOW = 1024;
+
 /**
  * Which sends are timed: one in `every`. Adaptive, it re-chooses `every` at each collection from
  * the send rate since the previous one, so the clock reads (about 50 ns each on a VM) stay bounded
- * at any rate while ordinary rates are timed exactly. Counting sends is its only per-send cost.
+ * at any rate while ordinary rates are timed exactly. A burst raises `every` within RATE_WINDOW
+ * sends, without waiting for the collection: the interval's average rate would time a burst after
+ * an idle stretch almost fully, when its CPU matters most. Counting sends is its per-send cost,
+ * plus one clock read per RATE_WINDOW sends.
  */
 export class LatencySampler {
   readonly adaptive: boolean;
@@ -199,6 +205,7 @@ export class LatencySampler {
   private countdown: number;
   private sends = 0;
   private since: number;
+  private windowStart: number;
 
   constructor(
     every: number | 'auto',
@@ -209,11 +216,12 @@ export class LatencySampler {
     this.every = every === 'auto' ? 1 : every;
     this.countdown = this.every;
     this.since = this.adaptive ? now() : 0;
+    this.windowStart = this.since;
   }
 
   /** Called once per send: whether to time it. */
   take(): boolean {
-    this.sends++;
+    if ((++this.sends & (RATE_WINDOW - 1)) === 0 && this.adaptive) this.endWindow();
     if (--this.countdown > 0) return false;
     this.countdown = this.every;
     return true;
@@ -222,12 +230,29 @@ export class LatencySampler {
   /** At collection: the smallest N that keeps the last interval's timed rate under the cap. */
   retune(): void {
     const t = this.now();
-    const seconds = (t - this.since) / 1000;
-    const allowed = seconds > 0 ? seconds * this.maxPerSecond : this.maxPerSecond;
-    this.every = this.sends > allowed ? Math.ceil(this.sends / allowed) : 1;
+    this.every = this.everyFor(this.sends, t - this.since);
     if (this.countdown > this.every) this.countdown = this.every;
     this.sends = 0;
     this.since = t;
+    this.windowStart = t;
+  }
+
+  /**
+   * Every RATE_WINDOW sends: raises N when these sends came faster than the cap allows. Never lowers
+   * it (a window may span an idle stretch); the next collection does, from the interval's rate.
+   */
+  private endWindow(): void {
+    const t = this.now();
+    const every = this.everyFor(RATE_WINDOW, t - this.windowStart);
+    this.windowStart = t;
+    if (every <= this.every) return;
+    this.every = every;
+    if (this.countdown > every) this.countdown = every;
+  }
+
+  private everyFor(sends: number, ms: number): number {
+    const allowed = ms > 0 ? (ms / 1000) * this.maxPerSecond : this.maxPerSecond;
+    return sends > allowed ? Math.ceil(sends / allowed) : 1;
   }
 }
 

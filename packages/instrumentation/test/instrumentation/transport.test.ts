@@ -183,6 +183,25 @@ describe('transport: sent and received messages', () => {
     await h.shutdown();
   });
 
+  it("latencyEvery 'auto' samples a burst from its second rate window, before any collection", async () => {
+    const h = harness();
+    const t = { sendToPeer: (_p: string, _m: unknown) => h.advance(1), onMessage: () => undefined };
+    h.inst.instrumentTransport(t, { maxTimedSendsPerSecond: 100 });
+    // 1,000 sends a second, 10x the cap. The first window of 1,024 sends is timed in full; at its
+    // last send 1,023 ms have passed, so N = ceil(1,024 / (1.023 s x 100/s)) = 11: sends 1,035,
+    // 1,046, ..., 3,068 (186 of them). Without the window all 3,072 would be timed.
+    for (let i = 0; i < 3 * 1024; i++) t.sendToPeer(B, 'ab');
+    const rm = await h.collect();
+    expect(hist(rm, 'messageLatency', { peer_id: B, message_type: 'other' })?.count).toBe(1024 + 186);
+    expect(valueOf(rm, 'messagesSent', { peer_id: B })).toBe(3 * 1024);
+    // Windows slower than the cap (1,024 sends over 1,024 s) leave every send timed.
+    const slow = { sendToPeer: (_p: string, _m: unknown) => h.advance(1000), onMessage: () => undefined };
+    h.inst.instrumentTransport(slow, { maxTimedSendsPerSecond: 100 });
+    for (let i = 0; i < 2048; i++) slow.sendToPeer(A, 'ab');
+    expect(hist(await h.collect(), 'messageLatency', { peer_id: A, message_type: 'other' })?.count).toBe(2048);
+    await h.shutdown();
+  });
+
   it('latencyEvery: 1 times every send at any rate', async () => {
     const h = harness();
     const t = { sendToPeer: (_p: string, _m: unknown) => h.advance(1), onMessage: () => undefined };
