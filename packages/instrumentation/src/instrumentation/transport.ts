@@ -64,7 +64,8 @@ export interface TransportOptions extends MessageExtractors {
    * sizes) without latency and without clock reads, which are about half of a wrapped send's cost.
    * - `'auto'` (default): every send while the transport sends at most `maxTimedSendsPerSecond`
    *   per second, measured over the last collection interval; above that rate a uniform 1-in-N
-   *   sample, N chosen at each collection to bring the timed rate back under it;
+   *   sample, N chosen at each collection to bring the timed rate back under it (and raised within
+   *   1,024 sends when a burst outruns it);
    * - a number N: one send in N, always (1: every send, whatever the rate).
    *
    * A sampled latency histogram keeps its quantiles and mean; its `_count` is then the number of
