@@ -163,7 +163,10 @@ function run(b: Behaviour, made: unknown[]): unknown {
     case 'throw':
       throw b.error;
     case 'resolve': {
+      // Rejects after all when the value is a hostile thenable (its `then` getter throws): handled,
+      // or the unwrapped baseline call would leave an unhandled rejection of its own.
       const p = Promise.resolve(b.value);
+      p.catch(() => undefined);
       made.push(p);
       return p;
     }
