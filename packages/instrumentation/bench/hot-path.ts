@@ -225,6 +225,18 @@ function promClient(inp: HotPathInputs): Approach {
 }
 
 /** Bare typed arrays indexed by precomputed series numbers: the floor no recorder can beat. */
+/** The floor's bucket: index of the first boundary >= v (upper-inclusive), by binary search. */
+export function bucketOf(b: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = b.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((b[mid] as number) < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function floor(inp: HotPathInputs): Approach {
   const series = inp.peerIds.length * inp.types.length;
   const sizeBounds = Float64Array.from(SIZE_BYTES_BUCKETS);
@@ -237,16 +249,6 @@ function floor(inp: HotPathInputs): Approach {
   const sizeSum = new Float64Array(series);
   const latencyCounts = new Float64Array(series * latencyBuckets);
   const latencySum = new Float64Array(series);
-  const bucketOf = (b: Float64Array, v: number): number => {
-    let lo = 0;
-    let hi = b.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((b[mid] as number) < v) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
   const { m, cell, size, latency } = inp;
   return {
     name: 'floor',

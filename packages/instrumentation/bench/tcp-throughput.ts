@@ -13,9 +13,9 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { P2pInstrumentation } from '../src/index.js';
+import { P2pInstrumentation, SIZE_BYTES_BUCKETS } from '../src/index.js';
 import { fmt, formatTable, median, runInterleaved, summarize, type BenchCase, type Check, type Section } from './harness.js';
-import { TestReader } from './hot-path.js';
+import { bucketOf, TestReader } from './hot-path.js';
 
 export const TCP_TARGETS = { tcpMinThroughputRatio: 0.97 } as const;
 
@@ -73,26 +73,17 @@ class TcpTransport {
  * without peer or type lookups. Not a product: the cost below which no per-message instrumentation
  * of this transport can go, measured in the same rounds.
  */
-const FLOOR_BOUNDS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576];
+const SIZE_BOUNDS = Float64Array.from(SIZE_BYTES_BUCKETS);
 function floorInstrument(sender: TcpTransport, receiver: TcpTransport): Float64Array {
-  const cells = new Float64Array(4 + 2 * (FLOOR_BOUNDS.length + 1));
-  const bucket = (n: number): number => {
-    let lo = 0;
-    let hi = FLOOR_BOUNDS.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (n <= (FLOOR_BOUNDS[mid] as number)) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
-  };
+  const sizeBuckets = SIZE_BOUNDS.length + 1;
+  const cells = new Float64Array(4 + 2 * sizeBuckets);
   const send = TcpTransport.prototype.sendToPeer;
   sender.sendToPeer = function (this: TcpTransport, peerId: string, message: Message): boolean {
     const r = send.call(this, peerId, message);
     const n = message.payload.byteLength;
     cells[0]!++;
     cells[1]! += n;
-    cells[4 + bucket(n)]!++;
+    cells[4 + bucketOf(SIZE_BOUNDS, n)]!++;
     return r;
   };
   const register = TcpTransport.prototype.onMessage;
@@ -101,7 +92,7 @@ function floorInstrument(sender: TcpTransport, receiver: TcpTransport): Float64A
       const n = message.payload.byteLength;
       cells[2]!++;
       cells[3]! += n;
-      cells[4 + FLOOR_BOUNDS.length + 1 + bucket(n)]!++;
+      cells[4 + sizeBuckets + bucketOf(SIZE_BOUNDS, n)]!++;
       handler(peerId, message);
     });
   };
@@ -117,8 +108,8 @@ interface Pair {
  * One loopback TCP connection, shared by every case in turn: the case of a round makes its pair
  * the `active` one, whose sender writes to the socket and whose receiver gets the parsed messages.
  * Two connections differ by more than the effect measured (TCP buffer autotuning, how the stream
- * is cut into chunks): with a connection per case, two plain pairs differed by 12-15 % for a whole
- * run (`plain (control)`), so every case runs on the same connection.
+ * is cut into chunks): with a connection per case, two plain pairs differed by more than that for
+ * whole runs (`plain (control)`), so every case runs on the same connection.
  */
 class Link {
   active: Pair | undefined;
