@@ -19,7 +19,7 @@ import fc from 'fast-check';
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { types } from 'node:util';
-import { P2pInstrumentation, RECORD_METHODS, type P2pObjectOptions } from '../../src/index.js';
+import { P2P_EVENT_TYPES, P2pInstrumentation, RECORD_METHODS, type P2pObjectOptions } from '../../src/index.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (kept local: this file must not depend on other test files)
@@ -244,24 +244,11 @@ const throwable: fc.Arbitrary<unknown> = fc.oneof(
 
 const peerId = fc.oneof(fc.constantFrom('peerA1b2c3d4e5f6', 'peerB1b2c3d4e5f6', '10.0.0.1:4433'), fc.string({ maxLength: 12 }));
 
-const EVENT_TYPES = [
-  'peer_discovered',
-  'peer_lost',
-  'discovery_failed',
-  'resource_sync_started',
-  'resource_transfer_progress',
-  'resource_sync_completed',
-  'resource_sync_failed',
-  'peer_link_up',
-  'peer_link_down',
-  'topology',
-];
-
 /** Manager events: well-formed, half-formed and nonsense, each a fresh object. */
 const p2pEvent: fc.Arbitrary<unknown> = fc.oneof(
   fc.record(
     {
-      type: fc.oneof(fc.constantFrom(...EVENT_TYPES), fc.string()),
+      type: fc.oneof(fc.constantFrom(...P2P_EVENT_TYPES), fc.string()),
       peerId,
       from: peerId,
       to: peerId,
