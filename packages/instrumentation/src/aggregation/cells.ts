@@ -78,16 +78,23 @@ export class HistogramCells {
     this.touched = new Uint8Array(cells);
   }
 
-  record(cell: number, value: number): void {
-    // First boundary >= value (upper-inclusive, as the SDK's binarySearchUB). The value's binary
-    // exponent indexes the first boundary that can hold it; boundaries are further apart than a
-    // factor of two, so the scan after it is one or two predictable comparisons, where a binary
-    // search over random values mispredicts its branches (measured: 40% of record time).
+  /**
+   * Index of the bucket `value` falls in: the first boundary >= value (upper-inclusive, as the
+   * SDK's binarySearchUB), or the +Inf bucket. The value's binary exponent indexes the first
+   * boundary that can hold it; boundaries are further apart than a factor of two, so the scan
+   * after it is one or two predictable comparisons, where a binary search over random values
+   * mispredicts its branches (measured: 40% of record time).
+   */
+  bucketOf(value: number): number {
     const b = this.boundaries;
     SCRATCH_FLOAT[0] = value;
     let lo = this.startByExponent[((SCRATCH_WORDS[HIGH_WORD] as number) >>> 20) & 0x7ff] as number;
     while (lo < b.length && (b[lo] as number) < value) lo++;
-    const bucket = cell * this.buckets + lo;
+    return lo;
+  }
+
+  record(cell: number, value: number): void {
+    const bucket = cell * this.buckets + this.bucketOf(value);
     this.counts[bucket] = (this.counts[bucket] as number) + 1;
     this.count[cell] = (this.count[cell] as number) + 1;
     this.sum[cell] = (this.sum[cell] as number) + value;
@@ -95,6 +102,21 @@ export class HistogramCells {
     if (value > (this.max[cell] as number)) this.max[cell] = value;
     this.touched[cell] = 1;
     if (this.sink !== undefined) this.sink(cell, value);
+  }
+
+  /**
+   * Adds values aggregated elsewhere (a MessageStage's): `count` values summing to `sum`, within
+   * [min, max], bucketed as `buckets[from ..]` in this histogram's buckets. Fast path only: a
+   * sink (standard instruments) needs every value, so staging is off while one is attached.
+   */
+  merge(cell: number, count: number, sum: number, min: number, max: number, buckets: Float64Array, from: number): void {
+    const base = cell * this.buckets;
+    for (let i = 0; i < this.buckets; i++) this.counts[base + i] = (this.counts[base + i] as number) + (buckets[from + i] as number);
+    this.count[cell] = (this.count[cell] as number) + count;
+    this.sum[cell] = (this.sum[cell] as number) + sum;
+    if (min < (this.min[cell] as number)) this.min[cell] = min;
+    if (max > (this.max[cell] as number)) this.max[cell] = max;
+    this.touched[cell] = 1;
   }
 
   grow(rows: number): void {

@@ -1,3 +1,4 @@
+import type { MessageStage } from '../aggregation/message-stage.js';
 import type { RejectReason } from '../schema/label-values.js';
 import type { P2pMonitor } from '../monitor/types.js';
 import type { HookErrorSink } from './method-wrapper.js';
@@ -14,6 +15,11 @@ export interface InstrumentationContext {
   readonly reject: (reason: RejectReason) => void;
   /** Runs `hook` at each collection (read pool sizes, queue depths there). Returns its remover. */
   addCollectionHook(hook: () => void): () => void;
+  /**
+   * A stage aggregating one transport side's messages until the next collection, for a monitor
+   * that has them (OtelP2pMonitor); the caller flushes it from a collection hook and closes it.
+   */
+  createMessageStage?(direction: 'inbound' | 'outbound'): MessageStage;
 }
 
 /** An object we instrumented; `restore()` undoes every wrap and listener, exactly. */

@@ -56,14 +56,26 @@ export function isWrapped(target: object, name: PropertyKey): boolean {
  * Never throws.
  */
 export function wrapMethod<C>(target: object, name: PropertyKey, observer: CallObserver<C>, onHookError: HookErrorSink): boolean {
+  return wrapMethodWith(target, name, (original) => observingWrapper(original, observer, onHookError), onHookError);
+}
+
+/** A method's original and the wrapper that stands in for it. */
+export type MethodFunction = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * wrapMethod with a wrapper of the caller's making (a fast path for one call shape that falls back
+ * to observingWrapper): `build` gets the original. The wrapper must keep wrapMethod's promise of
+ * invisibility; the bookkeeping (shape, restore) is done here.
+ */
+export function wrapMethodWith(target: object, name: PropertyKey, build: (original: MethodFunction) => MethodFunction, onHookError: HookErrorSink): boolean {
   try {
     if (isWrapped(target, name)) return true;
     const ownDescriptor = Object.getOwnPropertyDescriptor(target, name);
     const descriptor = ownDescriptor ?? inheritedDescriptor(target, name);
     if (descriptor === undefined || !('value' in descriptor) || typeof descriptor.value !== 'function') return false;
     if (ownDescriptor === undefined ? !Object.isExtensible(target) : !ownDescriptor.configurable) return false;
-    const original = descriptor.value as (...a: unknown[]) => unknown;
-    const wrapper = makeWrapper(original, observer, onHookError);
+    const original = descriptor.value as MethodFunction;
+    const wrapper = build(original);
     // The wrapper inherits from the original: its own properties (a debounced method's cancel())
     // stay reachable, live, and `instanceof Function` holds.
     Object.setPrototypeOf(wrapper, original);
@@ -120,7 +132,8 @@ interface Pending<C> {
 const MAX_FREE_PENDING = 256;
 const NO_ARGS: unknown[] = [];
 
-function makeWrapper<C>(original: (...a: unknown[]) => unknown, observer: CallObserver<C>, onHookError: HookErrorSink) {
+/** The wrapper wrapMethod installs: calls the original as it was called, observed by `observer`. */
+export function observingWrapper<C>(original: MethodFunction, observer: CallObserver<C>, onHookError: HookErrorSink): MethodFunction {
   const end = (context: C, result: unknown, args: unknown[]): void => {
     if (observer.end === undefined) return;
     try {
@@ -209,7 +222,7 @@ function makeWrapper<C>(original: (...a: unknown[]) => unknown, observer: CallOb
  * meant to start later (lazy query builders) or run a getter that throws. Other thenables are
  * observed as plain return values.
  */
-function isPromise(value: unknown): value is Promise<unknown> {
+export function isPromise(value: unknown): value is Promise<unknown> {
   if (typeof value !== 'object' || value === null) return false;
   try {
     // instanceof first: util.types.isPromise is a native call, measured at 30-50 ns of a wrapped
@@ -220,10 +233,10 @@ function isPromise(value: unknown): value is Promise<unknown> {
   }
   return types.isPromise(value); // a promise of another realm (vm context)
 }
-const promiseThen = Promise.prototype.then;
+export const promiseThen = Promise.prototype.then;
 
 /** The wrapper keeps the original's name and length, so introspection sees the same function. */
-function copyFunctionShape(wrapper: (...a: unknown[]) => unknown, original: (...a: unknown[]) => unknown): void {
+function copyFunctionShape(wrapper: MethodFunction, original: MethodFunction): void {
   for (const key of ['name', 'length'] as const) {
     try {
       Object.defineProperty(wrapper, key, { value: original[key], configurable: true });

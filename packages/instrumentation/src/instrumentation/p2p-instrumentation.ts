@@ -55,6 +55,7 @@ export class P2pInstrumentation extends OtelP2pMonitor {
       onHookError: (e) => this.internalError(e),
       reject: (reason) => this.rejectInput(reason),
       addCollectionHook: (hook) => this.addCollectionHook(hook),
+      createMessageStage: (direction) => this.createMessageStage(direction),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { CallObserver, HookErrorSink } from './method-wrapper.js';
+import type { PairRecorder } from './transport-fast-path.js';
 
 type Handler = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -12,6 +13,8 @@ type Handler = (this: unknown, ...args: unknown[]) => unknown;
 export interface ReceiveState {
   active: boolean;
   observe: (args: unknown[]) => void;
+  /** Two-argument calls, `(peerId, message)`, when the default extraction applies (transport-fast-path.ts). */
+  observePair: PairRecorder | undefined;
   onHookError: HookErrorSink;
   /** App handler → its wrapper: the same handler registered twice gets the same wrapper. */
   readonly wrappers: WeakMap<Handler, Handler>;
@@ -36,7 +39,16 @@ const OUR_WRAPPERS = new WeakSet<Handler>();
 export function receiveState(transport: object): ReceiveState {
   let state = STATES.get(transport);
   if (state === undefined) {
-    state = { active: false, observe: () => undefined, onHookError: () => undefined, wrappers: new WeakMap(), outstanding: new WeakMap(), outstandingTotal: 0, release: undefined };
+    state = {
+      active: false,
+      observe: () => undefined,
+      observePair: undefined,
+      onHookError: () => undefined,
+      wrappers: new WeakMap(),
+      outstanding: new WeakMap(),
+      outstandingTotal: 0,
+      release: undefined,
+    };
     STATES.set(transport, state);
   }
   return state;
@@ -52,15 +64,18 @@ function wrapperFor(state: ReceiveState, handler: Handler): Handler {
   if (OUR_WRAPPERS.has(handler)) return handler;
   const known = state.wrappers.get(handler);
   if (known !== undefined) return known;
-  const wrapper = function p2pOtelReceive(this: unknown, ...args: unknown[]): unknown {
+  // Named parameters, not a rest array: the common two-argument call allocates nothing.
+  const wrapper = function p2pOtelReceive(this: unknown, peerId: unknown, message: unknown): unknown {
+    const pair = arguments.length === 2;
     if (state.active) {
       try {
-        state.observe(args);
+        if (pair && state.observePair !== undefined) state.observePair(peerId, message, NaN);
+        else state.observe(Array.prototype.slice.call(arguments));
       } catch (e) {
         state.onHookError(e);
       }
     }
-    return handler.apply(this, args);
+    return pair ? handler.call(this, peerId, message) : handler.apply(this, arguments as unknown as unknown[]);
   };
   for (const key of ['name', 'length'] as const) {
     try {

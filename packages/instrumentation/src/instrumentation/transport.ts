@@ -1,11 +1,13 @@
 import { diag } from '@opentelemetry/api';
+import type { MessageStage } from '../aggregation/message-stage.js';
 import type { P2pErrorType } from '../schema/label-values.js';
 import type { InstrumentationContext, Instrumented } from './context.js';
-import { describeKey, isWrapped, unwrapMethod, wrapMethod, type CallObserver } from './method-wrapper.js';
+import { describeKey, isWrapped, observingWrapper, unwrapMethod, wrapMethod, wrapMethodWith, type CallObserver, type MethodFunction } from './method-wrapper.js';
 import { attachAcks, detachAcks, PendingAcks, type PendingSend } from './transport-acks.js';
 import { classifyError } from './error-classification.js';
 import { toPeerKey } from './peer-key.js';
 import { defaultMessageId, defaultMessageType, defaultPeerId, defaultSize, messageOf } from './transport-extract.js';
+import { fastSendWrapper, pairRecorder, readsMessageOnly, type MessageExtractor } from './transport-fast-path.js';
 import { subscribeQueue, type SendQueueLike } from './transport-queue.js';
 import { handlerSwapObserver, receiveState } from './transport-receive.js';
 
@@ -14,7 +16,11 @@ export { acknowledgeMessage, transportAckStats, type AckStats } from './transpor
 
 type Args = readonly unknown[];
 
-/** How one side (sent or received) reads a call's arguments. Each runs once per message. */
+/**
+ * How one side (sent or received) reads a call's arguments. Each runs once per message. A
+ * messageType or size extractor declared with one parameter, `(message) => ...`, is called with
+ * the message alone: calls of the common shape `(peerId, message)` then build no arguments array.
+ */
 export interface MessageExtractors {
   /**
    * The peer id; default the first argument. Like the connector's, ids that are objects with their
@@ -125,14 +131,28 @@ export function instrumentTransport(target: object, options: TransportOptions, c
   };
 
   const sampler = latency === 'settle' ? new LatencySampler(latencyEvery, maxTimed, ctx.now) : undefined;
-  const observer = acks !== undefined ? ackSendObserver(options, ctx, acks) : sendObserver(options, sampler, ctx);
+  const sentSize = options.size ?? defaultSizeWarningOnce('sent');
+  const received = options.received ?? {};
+  const receivedSize = received.size ?? options.size ?? defaultSizeWarningOnce('received');
+  const observer = acks !== undefined ? ackSendObserver(options, ctx, acks) : sendObserver(options, sentSize, sampler, ctx);
   const state = receiveState(target);
-  const observe = receiveObserver(options, ctx, acks);
+  const observe = receiveObserver(options, receivedSize, ctx, acks);
+  const sent = fastSend(options, acks, sentSize, ctx);
+  const observePair = fastReceive(options, acks, receivedSize, ctx);
   try {
-    if (!wrap(send, observer as CallObserver<never>)) {
+    const build = (original: MethodFunction): MethodFunction => {
+      const general = observingWrapper(original, observer as CallObserver<unknown>, ctx.onHookError);
+      if (sent === undefined) return general;
+      // Only sendObserver (not ack mode) comes with a fast path; its fail ignores the context.
+      const fail = (error: unknown, args: unknown[]): void => (observer as CallObserver<number>).fail?.(Number.NaN, error, args);
+      return fastSendWrapper(original, general, sent.record, { sampler, now: ctx.now, fail, onHookError: ctx.onHookError });
+    };
+    if (wrapMethodWith(target, send, build, ctx.onHookError)) wrapped.push(send);
+    else {
       diag.warn(`p2p-otel: the transport has no ${describeKey(send)}() method we can wrap; sent messages are not recorded`);
     }
     state.observe = observe;
+    state.observePair = observePair?.record;
     state.onHookError = ctx.onHookError;
     state.active = true;
     state.release = undefined; // a deregistration method left wrapped by an earlier restore() is ours again
@@ -160,6 +180,8 @@ export function instrumentTransport(target: object, options: TransportOptions, c
 
   let removeSweep: (() => void) | undefined;
   const removeRetune = sampler?.adaptive === true ? ctx.addCollectionHook(() => sampler.retune()) : undefined;
+  const stages = [sent?.stage, observePair?.stage].filter((st) => st !== undefined);
+  const removeFlush = stages.length > 0 ? ctx.addCollectionHook(() => stages.forEach((st) => st.flush())) : undefined;
   if (acks !== undefined) {
     attachAcks(target, acks);
     removeSweep = ctx.addCollectionHook(() => acks.expireOldest(ctx.now()));
@@ -177,6 +199,8 @@ export function instrumentTransport(target: object, options: TransportOptions, c
       }
       unsubscribeQueue?.();
       removeRetune?.();
+      removeFlush?.();
+      for (const st of stages) st.close(); // what is staged is recorded now, not lost with the handle
       if (acks !== undefined) {
         removeSweep?.();
         detachAcks(target, acks);
@@ -262,13 +286,12 @@ export class LatencySampler {
  * extractors run once, when the send settles, from the same arguments. A failed send is not a
  * message sent: it counts as a connection error of its classified type instead.
  */
-function sendObserver(o: TransportOptions, sampler: LatencySampler | undefined, ctx: InstrumentationContext): CallObserver<number> {
+function sendObserver(o: TransportOptions, sizeOf: SizeExtractor, sampler: LatencySampler | undefined, ctx: InstrumentationContext): CallObserver<number> {
   const monitor = ctx.monitor; // its methods are looked up per call: disable() shadows them
   const now = ctx.now;
   const peerOf = o.peerId ?? defaultPeerId;
   const messageFrom = o.message ?? messageOf;
   const typeOf = o.messageType ?? defaultMessageType;
-  const sizeOf = o.size ?? defaultSizeWarningOnce('sent');
   const errorType = o.errorType ?? classifyError;
   const fail = (_context: unknown, error: unknown, args: unknown[]): void => {
     const type = errorType(error, args);
@@ -328,13 +351,12 @@ function ackSendObserver(o: TransportOptions, ctx: InstrumentationContext, acks:
 }
 
 /** Records one received message per handler call; extractors default to the sent side's. */
-function receiveObserver(o: TransportOptions, ctx: InstrumentationContext, acks: PendingAcks | undefined): (args: unknown[]) => void {
+function receiveObserver(o: TransportOptions, sizeOf: SizeExtractor, ctx: InstrumentationContext, acks: PendingAcks | undefined): (args: unknown[]) => void {
   const r = o.received ?? {};
   const monitor = ctx.monitor;
   const peerOf = r.peerId ?? o.peerId ?? defaultPeerId;
   const messageFrom = r.message ?? o.message ?? messageOf;
   const typeOf = r.messageType ?? o.messageType ?? defaultMessageType;
-  const sizeOf = r.size ?? o.size ?? defaultSizeWarningOnce('received');
   const ackOf = acks !== undefined ? r.ackOf : undefined;
   if (r.ackOf !== undefined && acks === undefined) diag.warn("p2p-otel: transport received.ackOf is ignored without latency: 'ack'");
   return (args) => {
@@ -345,6 +367,39 @@ function receiveObserver(o: TransportOptions, ctx: InstrumentationContext, acks:
       if (id !== undefined) acks!.acknowledge(id);
     }
   };
+}
+
+/** Checked by readsMessageOnly before the fast path calls it with the message alone. */
+type SizeExtractor = (message: unknown, args: Args) => number;
+
+/** A side's fast path: its recorder and, when the monitor has stages, the stage it fills. */
+interface FastSide {
+  readonly record: ReturnType<typeof pairRecorder>;
+  readonly stage: MessageStage | undefined;
+}
+
+/** The sent side's fast path, when its extraction is the default one for `(peerId, message)` calls. */
+function fastSend(o: TransportOptions, acks: PendingAcks | undefined, sizeOf: SizeExtractor, ctx: InstrumentationContext): FastSide | undefined {
+  if (acks !== undefined || o.peerId !== undefined || o.message !== undefined || !readsMessageOnly(o.messageType) || !readsMessageOnly(o.size)) return undefined;
+  const stage = ctx.createMessageStage?.('outbound');
+  return { stage, record: pairRecorder(ctx.monitor, stage, (o.messageType as MessageExtractor<unknown> | undefined) ?? defaultMessageType, sizeOf as MessageExtractor<number>, undefined) };
+}
+
+/** The received side's fast path, on the same condition (and no acknowledgements to recognise). */
+function fastReceive(o: TransportOptions, acks: PendingAcks | undefined, sizeOf: SizeExtractor, ctx: InstrumentationContext): FastSide | undefined {
+  const r = o.received ?? {};
+  const typeOf = r.messageType ?? o.messageType;
+  if (
+    (acks !== undefined && r.ackOf !== undefined) ||
+    (r.peerId ?? o.peerId) !== undefined ||
+    (r.message ?? o.message) !== undefined ||
+    !readsMessageOnly(typeOf) ||
+    !readsMessageOnly(r.size ?? o.size)
+  ) {
+    return undefined;
+  }
+  const stage = ctx.createMessageStage?.('inbound');
+  return { stage, record: pairRecorder(ctx.monitor, stage, (typeOf as MessageExtractor<unknown> | undefined) ?? defaultMessageType, sizeOf as MessageExtractor<number>, 'inbound') };
 }
 
 /**

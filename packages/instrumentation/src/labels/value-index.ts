@@ -42,6 +42,11 @@ export class ValueIndex {
     return this.learnCapacity === 0 ? -1 : this.learn(value);
   }
 
+  /** Index of `value` if declared or already learned, else -1: never learns, never folds. */
+  existingIndex(value: string): number {
+    return this.map.get(value) ?? -1;
+  }
+
   /** Whether `value` maps to itself (not folded, not dropped). */
   has(value: string): boolean {
     return this.map.has(value);

@@ -1,6 +1,7 @@
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { MetricStore, type MetricSeries } from '../aggregation/metric-store.js';
 import type { HistogramCells, ScalarCells } from '../aggregation/cells.js';
+import { MessageStage } from '../aggregation/message-stage.js';
 import { ACTIVE_CONNECTION_STATES, CONNECTION_STATES, REJECT_REASONS, type RejectReason } from '../schema/label-values.js';
 import type { MetricGroup } from '../schema/types.js';
 import { GroupCollector } from '../export/group-collector.js';
@@ -178,6 +179,20 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
     return () => {
       this.collectionHooks = this.collectionHooks.filter((h) => h !== hook);
     };
+  }
+
+  /**
+   * A stage for one transport side's messages, recorded as recordMessage would record them (see
+   * MessageStage). Its owner flushes it from a collection hook, and closes it when done with it.
+   */
+  createMessageStage(direction: 'inbound' | 'outbound'): MessageStage {
+    const s = this.s;
+    const inbound = direction === 'inbound';
+    return new MessageStage(this.n.peers, this.n.domains.messageTypes, {
+      messages: (inbound ? s.messagesReceived : s.messagesSent).cells as ScalarCells,
+      bytes: (inbound ? s.bytesReceived : s.bytesSent).cells as ScalarCells,
+      sizes: s.messageSize.cells as HistogramCells,
+    });
   }
 
   /** Rejected records by reason, as counted in p2p_monitor_rejected_records_total. */

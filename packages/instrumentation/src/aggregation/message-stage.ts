@@ -1,0 +1,149 @@
+import type { PeerLabels } from '../labels/peer-labels.js';
+import type { ValueIndex } from '../labels/value-index.js';
+import type { HistogramCells, ScalarCells } from './cells.js';
+
+/** Peers one stage holds between two collections; messages to further peers are recorded directly. */
+export const MAX_STAGED_PEERS = 32;
+/** Message types compared by identity before the Map lookup: transports mostly pass constants. */
+const SCANNED_TYPES = 8;
+/** Per staged (peer, type): message count, byte sum, smallest and largest size, then size buckets. */
+const COUNT = 0;
+const SUM = 1;
+const MIN = 2;
+const MAX = 3;
+const BUCKETS = 4;
+/** No peer yet: an object no application can pass, so the first message always looks its peer up. */
+const NO_PEER = Object.freeze({});
+
+/** The series of one direction a stage flushes into. */
+export interface MessageSeries {
+  readonly messages: ScalarCells;
+  readonly bytes: ScalarCells;
+  readonly sizes: HistogramCells;
+}
+
+/**
+ * One transport side's messages (sent, or received), aggregated between two collections in one
+ * small array and added to the monitor's series when it collects: recording a message then touches
+ * one or two cache lines instead of the ten arrays its series live in (messages, bytes, and the
+ * size histogram's counts, count, sum, min, max, touched flags), which a busy socket evicts
+ * between messages. Only what needs no judgement is staged: a peer that already has its label
+ * row, a message type that already has its index, a size that is a valid amount. Anything else
+ * (a new or invalid peer, an unknown type, a bad size, a peer beyond MAX_STAGED_PEERS) makes
+ * `add` return false, and the caller records that message with recordMessage, which labels, folds
+ * and counts rejections exactly as for any other record.
+ */
+export class MessageStage {
+  private cells = new Float64Array(0);
+  private readonly width: number;
+  private readonly rowWidth: number;
+  private readonly typeCount: number;
+  /** Peer id → offset of its staged row in `cells`; at most MAX_STAGED_PEERS. */
+  private readonly offsets = new Map<string, number>();
+  /** Staged row i → the peer's row in the monitor's series. */
+  private readonly rows: number[] = [];
+  private lastPeer: unknown = NO_PEER;
+  private lastOffset = 0;
+  /** Peers it may stage: MAX_STAGED_PEERS, 0 once closed. */
+  private capacity = MAX_STAGED_PEERS;
+
+  constructor(
+    private readonly peers: PeerLabels,
+    private readonly types: ValueIndex,
+    private readonly series: MessageSeries,
+  ) {
+    this.typeCount = types.size;
+    this.width = BUCKETS + series.sizes.buckets;
+    this.rowWidth = this.typeCount * this.width;
+  }
+
+  /** Stages one message; false when the caller must record it directly (see the class comment). */
+  add(peerId: unknown, type: unknown, size: number): boolean {
+    let offset: number;
+    if (peerId === this.lastPeer) offset = this.lastOffset;
+    else {
+      offset = this.offsetOf(peerId);
+      if (offset < 0) return false;
+      this.lastPeer = peerId;
+      this.lastOffset = offset;
+    }
+    const t = this.typeIndex(type);
+    if (t < 0 || typeof size !== 'number' || !(size >= 0 && size <= Number.MAX_SAFE_INTEGER)) return false;
+    const a = this.cells;
+    const c = offset + t * this.width;
+    const n = a[c + COUNT] as number;
+    a[c + COUNT] = n + 1;
+    a[c + SUM] = (a[c + SUM] as number) + size;
+    if (n === 0 || size < (a[c + MIN] as number)) a[c + MIN] = size;
+    if (n === 0 || size > (a[c + MAX] as number)) a[c + MAX] = size;
+    const b = c + BUCKETS + this.series.sizes.bucketOf(size);
+    a[b] = (a[b] as number) + 1;
+    return true;
+  }
+
+  /** Adds what is staged to the monitor's series and empties the stage. */
+  flush(): void {
+    const { messages, bytes, sizes } = this.series;
+    const a = this.cells;
+    for (let r = 0; r < this.rows.length; r++) {
+      const row = this.rows[r] as number;
+      let staged = false;
+      let rowBytes = 0;
+      for (let t = 0; t < this.typeCount; t++) {
+        const c = r * this.rowWidth + t * this.width;
+        const n = a[c + COUNT] as number;
+        if (n === 0) continue;
+        const cell = row * this.typeCount + t;
+        staged = true;
+        rowBytes += a[c + SUM] as number;
+        messages.add(cell, n);
+        sizes.merge(cell, n, a[c + SUM] as number, a[c + MIN] as number, a[c + MAX] as number, a, c + BUCKETS);
+      }
+      if (staged) bytes.add(row, rowBytes);
+    }
+    a.fill(0, 0, this.rows.length * this.rowWidth);
+    this.rows.length = 0;
+    this.offsets.clear();
+    this.lastPeer = NO_PEER;
+  }
+
+  /**
+   * Flushes, and stages nothing more: for when its owner stops flushing it (a restored transport
+   * whose wrapper the application still holds records directly from then on).
+   */
+  close(): void {
+    this.flush();
+    this.capacity = 0;
+  }
+
+  private offsetOf(peerId: unknown): number {
+    if (typeof peerId !== 'string') return -1;
+    const known = this.offsets.get(peerId);
+    if (known !== undefined) return known;
+    // Standard instruments (a sink on the histogram) need every value: nothing is staged for them.
+    if (this.rows.length >= this.capacity || this.series.sizes.sink !== undefined) return -1;
+    const row = this.peers.existingSlot(peerId);
+    if (row < 0) return -1;
+    const offset = this.rows.length * this.rowWidth;
+    if (offset + this.rowWidth > this.cells.length) this.grow();
+    this.rows.push(row);
+    this.offsets.set(peerId, offset);
+    return offset;
+  }
+
+  private typeIndex(type: unknown): number {
+    // '' would match a not-yet-learned slot by identity; it is never a label (folded to other).
+    if (typeof type !== 'string' || type.length === 0) return -1;
+    const values = this.types.values;
+    const scanned = values.length < SCANNED_TYPES ? values.length : SCANNED_TYPES;
+    for (let i = 0; i < scanned; i++) if (values[i] === type) return i;
+    return this.types.existingIndex(type);
+  }
+
+  private grow(): void {
+    const peers = Math.min(MAX_STAGED_PEERS, Math.max(1, (this.cells.length / this.rowWidth) * 2));
+    const cells = new Float64Array(peers * this.rowWidth);
+    cells.set(this.cells);
+    this.cells = cells;
+  }
+}
