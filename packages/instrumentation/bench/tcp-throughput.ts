@@ -133,22 +133,63 @@ class Link {
     return link;
   }
 
-  /** The receiving side: parses frames off `socket` and hands each message to the active receiver. */
+  /**
+   * The receiving side: parses frames off `socket` and hands each message to the active receiver.
+   * A frame within one chunk is handed over as a view of it; only a frame split across chunks is
+   * copied, into a buffer of its own size. (Appending every chunk to the leftover of the previous
+   * one, as this parser once did, copied whole 64 KiB chunks whenever a frame straddled two reads:
+   * a cost that grew with how the stream happened to be cut, and so with any slowdown of the
+   * process, which amplified the cost of whatever was measured. See docs/performance.md.)
+   */
   private parse(socket: Socket): void {
-    let pending: Buffer = Buffer.alloc(0);
+    const header = Buffer.alloc(5);
+    let headerBytes = 0; // of a header split across chunks
+    let body: Buffer | undefined; // of a frame split across chunks
+    let bodyBytes = 0;
+    let type = 0;
     socket.on('data', (chunk: Buffer) => {
-      let buf = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      const n = chunk.length;
       let off = 0;
-      while (buf.length - off >= 5) {
-        const len = buf.readUInt32BE(off);
-        if (buf.length - off < 5 + len) break;
-        const message: Message = { type: TYPES[buf[off + 4] as number] as string, payload: buf.subarray(off + 5, off + 5 + len) };
-        off += 5 + len;
-        this.active!.receiver.deliver(PEER, message);
+      while (off < n) {
+        if (body !== undefined) {
+          const take = Math.min(body.length - bodyBytes, n - off);
+          chunk.copy(body, bodyBytes, off, off + take);
+          bodyBytes += take;
+          off += take;
+          if (bodyBytes < body.length) return;
+          const done = body;
+          body = undefined;
+          this.deliver(type, done);
+          continue;
+        }
+        let len: number;
+        if (headerBytes > 0 || n - off < 5) {
+          const take = Math.min(5 - headerBytes, n - off);
+          chunk.copy(header, headerBytes, off, off + take);
+          headerBytes += take;
+          off += take;
+          if (headerBytes < 5) return;
+          headerBytes = 0;
+          len = header.readUInt32BE(0);
+          type = header[4] as number;
+        } else {
+          len = chunk.readUInt32BE(off);
+          type = chunk[off + 4] as number;
+          off += 5;
+        }
+        if (n - off >= len) {
+          this.deliver(type, chunk.subarray(off, off + len));
+          off += len;
+        } else {
+          body = Buffer.allocUnsafe(len);
+          bodyBytes = 0;
+        }
       }
-      buf = buf.subarray(off);
-      pending = buf.length === 0 ? Buffer.alloc(0) : Buffer.from(buf);
     });
+  }
+
+  private deliver(type: number, payload: Uint8Array): void {
+    this.active!.receiver.deliver(PEER, { type: TYPES[type] as string, payload });
   }
 
   /** A sender and a receiver transport on this connection; `prepare` instruments them first. */

@@ -35,9 +35,9 @@ export function pairRecorder(
     const peer = typeof peerId === 'string' ? peerId : toPeerKey(peerId);
     const type = typeOf(message);
     const size = sizeOf(message);
-    // A timed message carries a latency the stage does not aggregate: recorded directly.
-    if (latencyMs === latencyMs || stage === undefined || !stage.add(peer, type, size)) {
-      monitor.recordMessage(peer, type as string, size, latencyMs === latencyMs ? (latencyMs > 0 ? latencyMs : 0) : undefined, direction);
+    const latency = latencyMs > 0 ? latencyMs : latencyMs === latencyMs ? 0 : Number.NaN; // NaN: untimed
+    if (stage === undefined || !stage.add(peer, type, size, latency)) {
+      monitor.recordMessage(peer, type as string, size, latency === latency ? latency : undefined, direction);
     }
   };
 }

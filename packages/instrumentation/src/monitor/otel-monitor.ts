@@ -192,6 +192,7 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
       messages: (inbound ? s.messagesReceived : s.messagesSent).cells as ScalarCells,
       bytes: (inbound ? s.bytesReceived : s.bytesSent).cells as ScalarCells,
       sizes: s.messageSize.cells as HistogramCells,
+      latencies: s.messageLatency.cells as HistogramCells,
     });
   }
 

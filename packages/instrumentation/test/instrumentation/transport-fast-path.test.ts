@@ -55,15 +55,25 @@ function pair(config: P2pInstrumentationConfig) {
   return { staged: make(), direct: make() };
 }
 
+/** A clock both instrumentations share, moved only by the transport: each send takes 2 ms. */
+const SEND_MS = 2;
+
 describe('transport fast path and message stage', () => {
-  it('export exactly what recordMessage exports: counts, bytes, size buckets, min, max, folds and rejections', async () => {
+  it('export exactly what recordMessage exports: counts, bytes, sizes, latencies, min, max, folds and rejections', async () => {
     for (const config of [closedTypes, {}]) {
       await fc.assert(
-        fc.asyncProperty(fc.array(step, { maxLength: 120 }), async (steps) => {
-          const { staged, direct } = pair(config);
+        fc.asyncProperty(fc.array(step, { maxLength: 120 }), fc.integer({ min: 1, max: 4 }), async (steps, every) => {
+          let now = 0;
+          const { staged, direct } = pair({ ...config, clock: () => now });
           const sender = new SyncTransport();
           const receiver = new SyncTransport();
-          staged.inst.instrumentTransport(sender, { latency: 'none' });
+          const send = sender.sendToPeer;
+          sender.sendToPeer = function (this: SyncTransport, ...args: unknown[]) {
+            now += SEND_MS;
+            return send.apply(this, args);
+          };
+          staged.inst.instrumentTransport(sender, { latencyEvery: every }); // every `every`-th send timed
+          let sends = 0;
           staged.inst.instrumentTransport(receiver);
           receiver.onMessage(() => undefined);
           try {
@@ -78,7 +88,8 @@ describe('transport fast path and message stage', () => {
               const size = Math.max(0, defaultSize(msg));
               if (s.op === 'send') {
                 sender.sendToPeer(peer, msg);
-                direct.inst.recordMessage(toPeerKey(peer), defaultMessageType(msg) as string, size);
+                const timed = ++sends % every === 0;
+                direct.inst.recordMessage(toPeerKey(peer), defaultMessageType(msg) as string, size, timed ? SEND_MS : undefined);
               } else {
                 receiver.deliver(peer, msg);
                 direct.inst.recordMessage(toPeerKey(peer), defaultMessageType(msg) as string, size, undefined, 'inbound');
