@@ -6,6 +6,7 @@ export { instrumentName } from './schema/naming.js';
 export type { P2pMonitor, RecordMethod, ParamKind } from './monitor/types.js';
 export { RECORD_METHODS } from './monitor/types.js';
 export { OtelP2pMonitor, type P2pMonitorConfig } from './monitor/otel-monitor.js';
+export type { MessageStage } from './aggregation/message-stage.js';
 export { RecordingP2pMonitor, type RecordedCall } from './monitor/recording-monitor.js';
 export type { LabelOptions } from './monitor/normalizer.js';
 export { type PeerIdMode, type PeerLabelOptions, DEFAULT_MAX_PEERS, looksLikeAddress } from './labels/peer-labels.js';

@@ -55,6 +55,7 @@ export class MessageStage {
   /** Peers it may stage: MAX_STAGED_PEERS, 0 once closed. */
   private capacity = MAX_STAGED_PEERS;
 
+  /** @internal Made by the monitor (createMessageStage), which owns the series. */
   constructor(
     private readonly peers: PeerLabels,
     private readonly types: ValueIndex,

@@ -184,8 +184,10 @@ export class OtelP2pMonitor extends InstrumentationBase<P2pMonitorConfig> implem
   /**
    * A stage for one transport side's messages, recorded as recordMessage would record them (see
    * MessageStage). Its owner flushes it from a collection hook, and closes it when done with it.
+   *
+   * @internal
    */
-  createMessageStage(direction: 'inbound' | 'outbound'): MessageStage {
+  protected createMessageStage(direction: 'inbound' | 'outbound'): MessageStage {
     const s = this.s;
     const inbound = direction === 'inbound';
     return new MessageStage(this.n.peers, this.n.domains.messageTypes, {
