@@ -129,7 +129,7 @@ interface Pending<C> {
 }
 
 /** Pending calls kept for reuse per wrapped method; beyond it they are left to the GC. */
-const MAX_FREE_PENDING = 256;
+export const MAX_FREE_PENDING = 256;
 const NO_ARGS: unknown[] = [];
 
 /** The wrapper wrapMethod installs: calls the original as it was called, observed by `observer`. */

@@ -1,7 +1,7 @@
 import type { MessageStage } from '../aggregation/message-stage.js';
 import type { P2pMonitor } from '../monitor/types.js';
 import type { HookErrorSink, MethodFunction } from './method-wrapper.js';
-import { isPromise, promiseThen } from './method-wrapper.js';
+import { isPromise, MAX_FREE_PENDING, promiseThen } from './method-wrapper.js';
 import { toPeerKey } from './peer-key.js';
 import type { LatencySampler } from './transport.js';
 
@@ -51,17 +51,25 @@ export interface FastSendHooks {
   readonly onHookError: HookErrorSink;
 }
 
+/** One send in flight on a promise: reused, with its two settle handlers, from a free list. */
+interface PendingSend {
+  t0: number;
+  peerId: unknown;
+  message: unknown;
+  readonly settled: () => void;
+  readonly rejected: (error: unknown) => void;
+}
+
 /**
- * The send wrapper: two-argument calls of a method that has returned no promise yet are handled
- * here; anything else goes to `general`, the observing wrapper, which pools its promise
- * observation (so a method seen returning a promise goes there from then on).
+ * The send wrapper: two-argument calls are handled here, a returned promise observed through a
+ * pooled reaction pair as the general wrapper does (so the steady state allocates nothing, sync or
+ * async); any other call shape goes to `general`, the observing wrapper.
  */
 export function fastSendWrapper(original: MethodFunction, general: MethodFunction, record: PairRecorder, hooks: FastSendHooks): MethodFunction {
   const { sampler, now, fail, onHookError } = hooks;
-  let async = false;
   const ended = (t0: number, peerId: unknown, message: unknown): void => {
     try {
-      record(peerId, message, t0 === t0 ? now() - t0 : NaN);
+      record(peerId, message, t0 === t0 ? now() - t0 : Number.NaN);
     } catch (e) {
       onHookError(e);
     }
@@ -73,10 +81,36 @@ export function fastSendWrapper(original: MethodFunction, general: MethodFunctio
       onHookError(e);
     }
   };
+  const free: PendingSend[] = [];
+  const release = (p: PendingSend): void => {
+    p.peerId = undefined;
+    p.message = undefined;
+    if (free.length < MAX_FREE_PENDING) free.push(p);
+  };
+  const acquire = (): PendingSend => {
+    const reused = free.pop();
+    if (reused !== undefined) return reused;
+    const p: PendingSend = {
+      t0: Number.NaN,
+      peerId: undefined,
+      message: undefined,
+      settled: () => {
+        const { t0, peerId, message } = p;
+        release(p);
+        ended(t0, peerId, message);
+      },
+      rejected: (error) => {
+        const { peerId, message } = p;
+        release(p);
+        failed(error, peerId, message);
+      },
+    };
+    return p;
+  };
   return function p2pOtelWrapped(this: unknown, peerId: unknown, message: unknown): unknown {
     // Any other call shape is forwarded unchanged.
-    if (async || arguments.length !== 2) return general.apply(this, arguments as unknown as unknown[]);
-    let t0 = NaN;
+    if (arguments.length !== 2) return general.apply(this, arguments as unknown as unknown[]);
+    let t0 = Number.NaN;
     try {
       if (sampler?.take() === true) t0 = now();
     } catch (e) {
@@ -90,16 +124,15 @@ export function fastSendWrapper(original: MethodFunction, general: MethodFunctio
       throw error;
     }
     if (typeof result === 'object' && result !== null && isPromise(result)) {
-      async = true;
+      const pending = acquire();
+      pending.t0 = t0;
+      pending.peerId = peerId;
+      pending.message = message;
       try {
-        promiseThen.call(
-          result,
-          () => ended(t0, peerId, message),
-          (error: unknown) => failed(error, peerId, message),
-        );
+        promiseThen.call(result, pending.settled, pending.rejected);
         return result;
       } catch {
-        // A Promise subclass whose species constructor threw: observed as a plain value.
+        release(pending); // a Promise subclass whose species constructor threw: observed as a plain value
       }
     }
     ended(t0, peerId, message);

@@ -171,7 +171,7 @@ describe('transport fast path and message stage', () => {
     await provider.shutdown();
   });
 
-  it('other call shapes, a send that throws and a send that turns out async keep their exact behaviour and are recorded', async () => {
+  it('other call shapes, a send that throws and async sends keep their exact behaviour and are recorded at settlement', async () => {
     const { inst, value, provider } = instrumentation();
     const t = new SyncTransport();
     const failure = new Error('ECONNRESET');
@@ -196,12 +196,56 @@ describe('transport fast path and message stage', () => {
     expect(await value('messagesSent', { peer_id: 'p', message_type: 'a' })).toBe(1); // not settled yet
     gate.resolve('ok');
     await expect(result).resolves.toBe('ok');
-    t.sendToPeer('p', m); // now on the general path: pooled promise observation
+    t.sendToPeer('p', m); // a second reaction from the pool
     await gate.promise;
     await new Promise((r) => setImmediate(r));
     expect(await value('messagesSent', { peer_id: 'p', message_type: 'a' })).toBe(3);
     expect(await value('messagesSent', { peer_id: 'p', message_type: 'other' })).toBe(1);
     expect(await value('connectionErrors', { peer_id: 'p' })).toBe(1);
+    expect(inst.rejectedRecords().internal_error).toBe(0);
+    await provider.shutdown();
+  });
+
+  it('async sends in flight together, settled out of order, each record their own peer, size, latency or error', async () => {
+    let now = 0;
+    const { inst, collect, provider } = instrumentation({ clock: () => now });
+    const t = new SyncTransport();
+    const gates: ReturnType<typeof deferred<string>>[] = [];
+    t.sendToPeer = function () {
+      const gate = deferred<string>();
+      gates.push(gate);
+      return gate.promise;
+    } as SyncTransport['sendToPeer'];
+    inst.instrumentTransport(t, { latencyEvery: 1 });
+    const n = 300; // more than the pool keeps (MAX_FREE_PENDING), so some reactions are made anew
+    const results: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) results.push(t.sendToPeer(`p${i % 3}`, { type: 'a', payload: new Uint8Array(1 + (i % 3)) }) as Promise<unknown>);
+    for (let round = 0; round < 2; round++) {
+      // Settle from the last to the first, each one ms later: send i waits (n - i) ms; every 10th fails.
+      for (let i = n - 1; i >= 0; i--) {
+        now += 1;
+        if (i % 10 === 0) gates[i]!.reject(new Error('ECONNRESET'));
+        else gates[i]!.resolve('ok');
+        await Promise.resolve();
+      }
+      await Promise.allSettled(results);
+      await new Promise((r) => setImmediate(r));
+      if (round === 0) {
+        // The second round goes through reactions taken back from the pool.
+        gates.length = 0;
+        results.length = 0;
+        for (let i = 0; i < n; i++) results.push(t.sendToPeer(`p${i % 3}`, { type: 'a', payload: new Uint8Array(1 + (i % 3)) }) as Promise<unknown>);
+      }
+    }
+    const rm = await collect();
+    for (let p = 0; p < 3; p++) {
+      const ok = Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 === p && i % 10 !== 0);
+      const latencySum = ok.reduce((s, i) => s + (n - i), 0);
+      expect(valueOf(rm, 'messagesSent', { peer_id: `p${p}`, message_type: 'a' })).toBe(2 * ok.length);
+      expect(valueOf(rm, 'bytesSent', { peer_id: `p${p}` })).toBe(2 * ok.length * (1 + p));
+      expect(valueOf(rm, 'messageLatency', { peer_id: `p${p}` })).toMatchObject({ count: 2 * ok.length, sum: 2 * latencySum });
+      expect(valueOf(rm, 'connectionErrors', { peer_id: `p${p}` })).toBe(2 * Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 === p && i % 10 === 0).length);
+    }
     expect(inst.rejectedRecords().internal_error).toBe(0);
     await provider.shutdown();
   });
