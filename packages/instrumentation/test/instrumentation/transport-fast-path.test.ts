@@ -209,17 +209,18 @@ describe('transport fast path and message stage', () => {
   it('async sends in flight together, settled out of order, each record their own peer, size, latency or error', async () => {
     let now = 0;
     const { inst, collect, provider } = instrumentation({ clock: () => now });
-    const t = new SyncTransport();
     const gates: ReturnType<typeof deferred<string>>[] = [];
-    t.sendToPeer = function () {
-      const gate = deferred<string>();
-      gates.push(gate);
-      return gate.promise;
-    } as SyncTransport['sendToPeer'];
+    const t = {
+      sendToPeer(_peerId: string, _message: unknown): Promise<string> {
+        const gate = deferred<string>();
+        gates.push(gate);
+        return gate.promise;
+      },
+    };
     inst.instrumentTransport(t, { latencyEvery: 1 });
     const n = 300; // more than the pool keeps (MAX_FREE_PENDING), so some reactions are made anew
-    const results: Promise<unknown>[] = [];
-    for (let i = 0; i < n; i++) results.push(t.sendToPeer(`p${i % 3}`, { type: 'a', payload: new Uint8Array(1 + (i % 3)) }) as Promise<unknown>);
+    const results: Promise<string>[] = [];
+    for (let i = 0; i < n; i++) results.push(t.sendToPeer(`p${i % 3}`, { type: 'a', payload: new Uint8Array(1 + (i % 3)) }));
     for (let round = 0; round < 2; round++) {
       // Settle from the last to the first, each one ms later: send i waits (n - i) ms; every 10th fails.
       for (let i = n - 1; i >= 0; i--) {
@@ -234,7 +235,7 @@ describe('transport fast path and message stage', () => {
         // The second round goes through reactions taken back from the pool.
         gates.length = 0;
         results.length = 0;
-        for (let i = 0; i < n; i++) results.push(t.sendToPeer(`p${i % 3}`, { type: 'a', payload: new Uint8Array(1 + (i % 3)) }) as Promise<unknown>);
+        for (let i = 0; i < n; i++) results.push(t.sendToPeer(`p${i % 3}`, { type: 'a', payload: new Uint8Array(1 + (i % 3)) }));
       }
     }
     const rm = await collect();
