@@ -57,7 +57,7 @@ export class HistogramCells {
   readonly stride: number;
   sink: HistogramSink | undefined = undefined;
   /** Binary exponent of a value → index of the first boundary >= the smallest value with it. */
-  private readonly startByExponent: Uint8Array;
+  readonly startByExponent: Uint8Array;
 
   constructor(boundaries: readonly number[], stride: number, rows: number) {
     this.boundaries = Float64Array.from(boundaries);
@@ -86,11 +86,7 @@ export class HistogramCells {
    * mispredicts its branches (measured: 40% of record time).
    */
   bucketOf(value: number): number {
-    const b = this.boundaries;
-    SCRATCH_FLOAT[0] = value;
-    let lo = this.startByExponent[((SCRATCH_WORDS[HIGH_WORD] as number) >>> 20) & 0x7ff] as number;
-    while (lo < b.length && (b[lo] as number) < value) lo++;
-    return lo;
+    return bucketIndex(this.boundaries, this.startByExponent, value);
   }
 
   record(cell: number, value: number): void {
@@ -147,6 +143,14 @@ const SCRATCH_WORDS = new Uint32Array(SCRATCH_FLOAT.buffer);
 const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
 const TABLES = new WeakMap<readonly number[], Uint8Array>();
+
+/** HistogramCells.bucketOf, for callers that keep a histogram's boundaries and table at hand. */
+export function bucketIndex(boundaries: Float64Array, startByExponent: Uint8Array, value: number): number {
+  SCRATCH_FLOAT[0] = value;
+  let lo = startByExponent[((SCRATCH_WORDS[HIGH_WORD] as number) >>> 20) & 0x7ff] as number;
+  while (lo < boundaries.length && (boundaries[lo] as number) < value) lo++;
+  return lo;
+}
 
 function startIndexByExponent(boundaries: Float64Array): Uint8Array {
   if (boundaries.length > 255) throw new RangeError('p2p-otel: at most 255 histogram boundaries');

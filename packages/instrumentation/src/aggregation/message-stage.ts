@@ -1,20 +1,20 @@
 import type { PeerLabels } from '../labels/peer-labels.js';
 import type { ValueIndex } from '../labels/value-index.js';
-import type { HistogramCells, ScalarCells } from './cells.js';
+import { bucketIndex, type HistogramCells, type ScalarCells } from './cells.js';
 
 /** Peers one stage holds between two collections; messages to further peers are recorded directly. */
 export const MAX_STAGED_PEERS = 32;
 /** Message types compared by identity before the Map lookup: transports mostly pass constants. */
 const SCANNED_TYPES = 8;
 /**
- * Per staged (peer, type), two histogram parts, sizes then latencies, each: count, sum, smallest
- * and largest value, then its buckets. The message count is the size part's count.
+ * Per staged (peer, type), two histogram parts, sizes then latencies, each: sum, smallest and
+ * largest value (+Infinity and -Infinity while empty), then its buckets. A part's count is the
+ * total of its buckets, added up at flush; the message count is the size part's count.
  */
-const COUNT = 0;
-const SUM = 1;
-const MIN = 2;
-const MAX = 3;
-const BUCKETS = 4;
+const SUM = 0;
+const MIN = 1;
+const MAX = 2;
+const BUCKETS = 3;
 /** No peer yet: an object no application can pass, so the first message always looks its peer up. */
 const NO_PEER = Object.freeze({});
 
@@ -46,6 +46,12 @@ export class MessageStage {
   private readonly latencyPart: number;
   private readonly rowWidth: number;
   private readonly typeCount: number;
+  private readonly typeValues: readonly string[];
+  private readonly scannedTypes: number;
+  private readonly sizeBounds: Float64Array;
+  private readonly sizeStarts: Uint8Array;
+  private readonly latencyBounds: Float64Array;
+  private readonly latencyStarts: Uint8Array;
   /** Peer id → offset of its staged row in `cells`; at most MAX_STAGED_PEERS. */
   private readonly offsets = new Map<string, number>();
   /** Staged row i → the peer's row in the monitor's series. */
@@ -62,6 +68,12 @@ export class MessageStage {
     private readonly series: MessageSeries,
   ) {
     this.typeCount = types.size;
+    this.typeValues = types.values;
+    this.scannedTypes = Math.min(types.size, SCANNED_TYPES);
+    this.sizeBounds = series.sizes.boundaries;
+    this.sizeStarts = series.sizes.startByExponent;
+    this.latencyBounds = series.latencies.boundaries;
+    this.latencyStarts = series.latencies.startByExponent;
     this.latencyPart = BUCKETS + series.sizes.buckets;
     this.width = this.latencyPart + BUCKETS + series.latencies.buckets;
     this.rowWidth = this.typeCount * this.width;
@@ -69,7 +81,8 @@ export class MessageStage {
 
   /**
    * Stages one message, with its latency unless `latencyMs` is NaN; false when the caller must
-   * record it directly (see the class comment).
+   * record it directly (see the class comment). Runs once per message: everything it needs is
+   * in its own fields, and a known peer, type and size cost a few comparisons and four writes.
    */
   add(peerId: unknown, type: unknown, size: number, latencyMs: number): boolean {
     let offset: number;
@@ -80,13 +93,35 @@ export class MessageStage {
       this.lastPeer = peerId;
       this.lastOffset = offset;
     }
-    const t = this.typeIndex(type);
-    if (t < 0 || !isAmount(size)) return false;
+    // '' would match a not-yet-learned slot by identity; it is never a label (folded to other).
+    if (typeof type !== 'string' || type.length === 0) return false;
+    let t = -1;
+    const values = this.typeValues;
+    for (let i = 0; i < this.scannedTypes; i++) {
+      if (values[i] === type) {
+        t = i;
+        break;
+      }
+    }
+    if (t < 0 && (t = this.types.existingIndex(type)) < 0) return false;
+    if (!isAmount(size)) return false;
     const timed = latencyMs === latencyMs;
     if (timed && !isAmount(latencyMs)) return false;
+    const a = this.cells;
     const c = offset + t * this.width;
-    stage(this.cells, c, size, this.series.sizes);
-    if (timed) stage(this.cells, c + this.latencyPart, latencyMs, this.series.latencies);
+    a[c + SUM] = (a[c + SUM] as number) + size;
+    if (size < (a[c + MIN] as number)) a[c + MIN] = size;
+    if (size > (a[c + MAX] as number)) a[c + MAX] = size;
+    const b = c + BUCKETS + bucketIndex(this.sizeBounds, this.sizeStarts, size);
+    a[b] = (a[b] as number) + 1;
+    if (timed) {
+      const l = c + this.latencyPart;
+      a[l + SUM] = (a[l + SUM] as number) + latencyMs;
+      if (latencyMs < (a[l + MIN] as number)) a[l + MIN] = latencyMs;
+      if (latencyMs > (a[l + MAX] as number)) a[l + MAX] = latencyMs;
+      const lb = l + BUCKETS + bucketIndex(this.latencyBounds, this.latencyStarts, latencyMs);
+      a[lb] = (a[lb] as number) + 1;
+    }
     return true;
   }
 
@@ -100,18 +135,20 @@ export class MessageStage {
       let rowBytes = 0;
       for (let t = 0; t < this.typeCount; t++) {
         const c = r * this.rowWidth + t * this.width;
-        const n = a[c + COUNT] as number;
+        const n = total(a, c + BUCKETS, sizes.buckets);
         if (n === 0) continue;
         const cell = row * this.typeCount + t;
         staged = true;
         rowBytes += a[c + SUM] as number;
         messages.add(cell, n);
-        mergeInto(sizes, cell, a, c);
-        if ((a[c + this.latencyPart + COUNT] as number) > 0) mergeInto(latencies, cell, a, c + this.latencyPart);
+        mergeInto(sizes, cell, n, a, c);
+        const l = c + this.latencyPart;
+        const timed = total(a, l + BUCKETS, latencies.buckets);
+        if (timed > 0) mergeInto(latencies, cell, timed, a, l);
       }
       if (staged) bytes.add(row, rowBytes);
     }
-    a.fill(0, 0, this.rows.length * this.rowWidth);
+    this.clear(0, this.rows.length);
     this.rows.length = 0;
     this.offsets.clear();
     this.lastPeer = NO_PEER;
@@ -134,27 +171,33 @@ export class MessageStage {
     if (this.rows.length >= this.capacity || this.series.sizes.sink !== undefined) return -1;
     const row = this.peers.existingSlot(peerId);
     if (row < 0) return -1;
-    const offset = this.rows.length * this.rowWidth;
+    const r = this.rows.length;
+    const offset = r * this.rowWidth;
     if (offset + this.rowWidth > this.cells.length) this.grow();
     this.rows.push(row);
     this.offsets.set(peerId, offset);
     return offset;
   }
 
-  private typeIndex(type: unknown): number {
-    // '' would match a not-yet-learned slot by identity; it is never a label (folded to other).
-    if (typeof type !== 'string' || type.length === 0) return -1;
-    const values = this.types.values;
-    const scanned = values.length < SCANNED_TYPES ? values.length : SCANNED_TYPES;
-    for (let i = 0; i < scanned; i++) if (values[i] === type) return i;
-    return this.types.existingIndex(type);
+  /** Empties staged rows [from, to): zero sums and buckets, empty min and max. */
+  private clear(from: number, to: number): void {
+    const a = this.cells;
+    a.fill(0, from * this.rowWidth, to * this.rowWidth);
+    for (let c = from * this.rowWidth; c < to * this.rowWidth; c += this.width) {
+      a[c + MIN] = Infinity;
+      a[c + MAX] = -Infinity;
+      a[c + this.latencyPart + MIN] = Infinity;
+      a[c + this.latencyPart + MAX] = -Infinity;
+    }
   }
 
   private grow(): void {
-    const peers = Math.min(MAX_STAGED_PEERS, Math.max(1, (this.cells.length / this.rowWidth) * 2));
+    const had = this.cells.length / this.rowWidth;
+    const peers = Math.min(MAX_STAGED_PEERS, Math.max(1, had * 2));
     const cells = new Float64Array(peers * this.rowWidth);
     cells.set(this.cells);
     this.cells = cells;
+    this.clear(had, peers);
   }
 }
 
@@ -162,17 +205,12 @@ function isAmount(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && value <= Number.MAX_SAFE_INTEGER;
 }
 
-/** Adds `value` to the histogram part at `p`, bucketed as `histogram` buckets it. */
-function stage(a: Float64Array, p: number, value: number, histogram: HistogramCells): void {
-  const n = a[p + COUNT] as number;
-  a[p + COUNT] = n + 1;
-  a[p + SUM] = (a[p + SUM] as number) + value;
-  if (n === 0 || value < (a[p + MIN] as number)) a[p + MIN] = value;
-  if (n === 0 || value > (a[p + MAX] as number)) a[p + MAX] = value;
-  const b = p + BUCKETS + histogram.bucketOf(value);
-  a[b] = (a[b] as number) + 1;
+function total(a: Float64Array, from: number, n: number): number {
+  let sum = 0;
+  for (let i = from; i < from + n; i++) sum += a[i] as number;
+  return sum;
 }
 
-function mergeInto(histogram: HistogramCells, cell: number, a: Float64Array, p: number): void {
-  histogram.merge(cell, a[p + COUNT] as number, a[p + SUM] as number, a[p + MIN] as number, a[p + MAX] as number, a, p + BUCKETS);
+function mergeInto(histogram: HistogramCells, cell: number, count: number, a: Float64Array, p: number): void {
+  histogram.merge(cell, count, a[p + SUM] as number, a[p + MIN] as number, a[p + MAX] as number, a, p + BUCKETS);
 }

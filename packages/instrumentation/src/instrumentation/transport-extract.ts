@@ -34,8 +34,16 @@ export function defaultSize(message: unknown): number {
   if (typeof message !== 'object' || message === null) return typeof message === 'string' ? Buffer.byteLength(message, 'utf8') : -1;
   // Ordered by how common the shape is on a send path: raw bytes, then { type, payload }.
   if (ArrayBuffer.isView(message)) return message.byteLength;
-  const payload = binaryOrStringSize((message as { payload?: unknown }).payload);
-  if (payload >= 0) return payload;
+  return sizeBeyondBytes(message, (message as { payload?: unknown }).payload);
+}
+
+/**
+ * defaultSize of an object that is not itself a binary view, its `payload` already read (so a
+ * caller that read it for its own fast check does not read it twice).
+ */
+export function sizeBeyondBytes(message: object, payload: unknown): number {
+  const size = binaryOrStringSize(payload);
+  if (size >= 0) return size;
   if (message instanceof ArrayBuffer || (SAB !== undefined && message instanceof SAB)) return (message as ArrayBuffer).byteLength;
   return binaryOrStringSize((message as { data?: unknown }).data);
 }

@@ -3,6 +3,8 @@ import type { P2pMonitor } from '../monitor/types.js';
 import type { HookErrorSink, MethodFunction } from './method-wrapper.js';
 import { isPromise, MAX_FREE_PENDING, promiseThen } from './method-wrapper.js';
 import { toPeerKey } from './peer-key.js';
+import { defaultSize, sizeBeyondBytes } from './transport-extract.js';
+import { OTHER } from '../schema/label-values.js';
 import type { LatencySampler } from './transport.js';
 
 /**
@@ -35,6 +37,36 @@ export function pairRecorder(
     const peer = typeof peerId === 'string' ? peerId : toPeerKey(peerId);
     const type = typeOf(message);
     const size = sizeOf(message);
+    const latency = latencyMs > 0 ? latencyMs : latencyMs === latencyMs ? 0 : Number.NaN; // NaN: untimed
+    if (stage === undefined || !stage.add(peer, type, size, latency)) {
+      monitor.recordMessage(peer, type as string, size, latency === latency ? latency : undefined, direction);
+    }
+  };
+}
+
+/**
+ * pairRecorder with the default extractors (defaultMessageType, defaultSize) written out in it:
+ * the common messages (binary, or `{ type, payload }` with a binary payload) are read with no
+ * further call. `onNoSize` is told of a message of unknown size, counted as 0 bytes.
+ */
+export function defaultPairRecorder(monitor: P2pMonitor, stage: MessageStage | undefined, direction: 'inbound' | undefined, onNoSize: () => void): PairRecorder {
+  return (peerId, message, latencyMs) => {
+    const peer = typeof peerId === 'string' ? peerId : toPeerKey(peerId);
+    let type: unknown = OTHER;
+    let size: number;
+    if (typeof message === 'object' && message !== null) {
+      const t = (message as { type?: unknown }).type;
+      if (typeof t === 'string') type = t;
+      if (ArrayBuffer.isView(message)) size = message.byteLength;
+      else {
+        const payload = (message as { payload?: unknown }).payload;
+        size = ArrayBuffer.isView(payload) ? payload.byteLength : sizeBeyondBytes(message, payload);
+      }
+    } else size = defaultSize(message);
+    if (size < 0) {
+      onNoSize();
+      size = 0;
+    }
     const latency = latencyMs > 0 ? latencyMs : latencyMs === latencyMs ? 0 : Number.NaN; // NaN: untimed
     if (stage === undefined || !stage.add(peer, type, size, latency)) {
       monitor.recordMessage(peer, type as string, size, latency === latency ? latency : undefined, direction);
@@ -111,10 +143,12 @@ export function fastSendWrapper(original: MethodFunction, general: MethodFunctio
     // Any other call shape is forwarded unchanged.
     if (arguments.length !== 2) return general.apply(this, arguments as unknown as unknown[]);
     let t0 = Number.NaN;
-    try {
-      if (sampler?.take() === true) t0 = now();
-    } catch (e) {
-      onHookError(e);
+    if (sampler !== undefined) {
+      try {
+        if (sampler.take()) t0 = now();
+      } catch (e) {
+        onHookError(e);
+      }
     }
     let result: unknown;
     try {
@@ -135,7 +169,12 @@ export function fastSendWrapper(original: MethodFunction, general: MethodFunctio
         release(pending); // a Promise subclass whose species constructor threw: observed as a plain value
       }
     }
-    ended(t0, peerId, message);
+    // The sync send, written out rather than through ended(): this is the per-message path.
+    try {
+      record(peerId, message, t0 === t0 ? now() - t0 : Number.NaN);
+    } catch (e) {
+      onHookError(e);
+    }
     return result;
   };
 }

@@ -7,7 +7,7 @@ import { attachAcks, detachAcks, PendingAcks, type PendingSend } from './transpo
 import { classifyError } from './error-classification.js';
 import { toPeerKey } from './peer-key.js';
 import { defaultMessageId, defaultMessageType, defaultPeerId, defaultSize, messageOf } from './transport-extract.js';
-import { fastSendWrapper, pairRecorder, readsMessageOnly, type MessageExtractor } from './transport-fast-path.js';
+import { defaultPairRecorder, fastSendWrapper, pairRecorder, readsMessageOnly, type MessageExtractor, type PairRecorder } from './transport-fast-path.js';
 import { subscribeQueue, type SendQueueLike } from './transport-queue.js';
 import { handlerSwapObserver, receiveState } from './transport-receive.js';
 
@@ -131,14 +131,16 @@ export function instrumentTransport(target: object, options: TransportOptions, c
   };
 
   const sampler = latency === 'settle' ? new LatencySampler(latencyEvery, maxTimed, ctx.now) : undefined;
-  const sentSize = options.size ?? defaultSizeWarningOnce('sent');
+  const sentNoSize = noSizeWarningOnce('sent');
+  const receivedNoSize = noSizeWarningOnce('received');
+  const sentSize = options.size ?? defaultSizeOr0(sentNoSize);
   const received = options.received ?? {};
-  const receivedSize = received.size ?? options.size ?? defaultSizeWarningOnce('received');
+  const receivedSize = received.size ?? options.size ?? defaultSizeOr0(receivedNoSize);
   const observer = acks !== undefined ? ackSendObserver(options, ctx, acks) : sendObserver(options, sentSize, sampler, ctx);
   const state = receiveState(target);
   const observe = receiveObserver(options, receivedSize, ctx, acks);
-  const sent = fastSend(options, acks, sentSize, ctx);
-  const observePair = fastReceive(options, acks, receivedSize, ctx);
+  const sent = fastSend(options, acks, sentSize, sentNoSize, ctx);
+  const observePair = fastReceive(options, acks, receivedSize, receivedNoSize, ctx);
   try {
     const build = (original: MethodFunction): MethodFunction => {
       const general = observingWrapper(original, observer as CallObserver<unknown>, ctx.onHookError);
@@ -329,7 +331,7 @@ function ackSendObserver(o: TransportOptions, ctx: InstrumentationContext, acks:
   const peerOf = o.peerId ?? defaultPeerId;
   const messageFrom = o.message ?? messageOf;
   const typeOf = o.messageType ?? defaultMessageType;
-  const sizeOf = o.size ?? defaultSizeWarningOnce('sent');
+  const sizeOf = o.size ?? defaultSizeOr0(noSizeWarningOnce('sent'));
   const idOf = o.messageId ?? defaultMessageId;
   const errorType = o.errorType ?? classifyError;
   return {
@@ -379,14 +381,14 @@ interface FastSide {
 }
 
 /** The sent side's fast path, when its extraction is the default one for `(peerId, message)` calls. */
-function fastSend(o: TransportOptions, acks: PendingAcks | undefined, sizeOf: SizeExtractor, ctx: InstrumentationContext): FastSide | undefined {
+function fastSend(o: TransportOptions, acks: PendingAcks | undefined, sizeOf: SizeExtractor, onNoSize: () => void, ctx: InstrumentationContext): FastSide | undefined {
   if (acks !== undefined || o.peerId !== undefined || o.message !== undefined || !readsMessageOnly(o.messageType) || !readsMessageOnly(o.size)) return undefined;
   const stage = ctx.createMessageStage?.('outbound');
-  return { stage, record: pairRecorder(ctx.monitor, stage, (o.messageType as MessageExtractor<unknown> | undefined) ?? defaultMessageType, sizeOf as MessageExtractor<number>, undefined) };
+  return { stage, record: sideRecorder(ctx, stage, o.messageType, o.size, sizeOf, onNoSize, undefined) };
 }
 
 /** The received side's fast path, on the same condition (and no acknowledgements to recognise). */
-function fastReceive(o: TransportOptions, acks: PendingAcks | undefined, sizeOf: SizeExtractor, ctx: InstrumentationContext): FastSide | undefined {
+function fastReceive(o: TransportOptions, acks: PendingAcks | undefined, sizeOf: SizeExtractor, onNoSize: () => void, ctx: InstrumentationContext): FastSide | undefined {
   const r = o.received ?? {};
   const typeOf = r.messageType ?? o.messageType;
   if (
@@ -399,22 +401,42 @@ function fastReceive(o: TransportOptions, acks: PendingAcks | undefined, sizeOf:
     return undefined;
   }
   const stage = ctx.createMessageStage?.('inbound');
-  return { stage, record: pairRecorder(ctx.monitor, stage, (typeOf as MessageExtractor<unknown> | undefined) ?? defaultMessageType, sizeOf as MessageExtractor<number>, 'inbound') };
+  return { stage, record: sideRecorder(ctx, stage, typeOf, r.size ?? o.size, sizeOf, onNoSize, 'inbound') };
+}
+
+/** The default extraction written out (defaultPairRecorder), or the given extractors called with the message. */
+function sideRecorder(
+  ctx: InstrumentationContext,
+  stage: MessageStage | undefined,
+  typeOption: MessageExtractors['messageType'],
+  sizeOption: MessageExtractors['size'],
+  sizeOf: SizeExtractor,
+  onNoSize: () => void,
+  direction: 'inbound' | undefined,
+): PairRecorder {
+  if (typeOption === undefined && sizeOption === undefined) return defaultPairRecorder(ctx.monitor, stage, direction, onNoSize);
+  return pairRecorder(ctx.monitor, stage, (typeOption as MessageExtractor<unknown> | undefined) ?? defaultMessageType, sizeOf as MessageExtractor<number>, direction);
 }
 
 /**
  * A message of unknown size (a plain object, a number) counts as 0 bytes rather than being
  * dropped: the message itself is real. One warning per transport and side says to pass `size`.
  */
-function defaultSizeWarningOnce(side: 'sent' | 'received'): (message: unknown) => number {
+function noSizeWarningOnce(side: 'sent' | 'received'): () => void {
   let warned = false;
+  return () => {
+    if (warned) return;
+    warned = true;
+    diag.warn(`p2p-otel: a ${side} message has no byte size the transport instrumentation can read (not binary, not a string, no binary payload/data); counted as 0 bytes: pass options.size`);
+  };
+}
+
+/** defaultSize, with 0 (and `onNoSize`) for a message of unknown size. */
+function defaultSizeOr0(onNoSize: () => void): (message: unknown) => number {
   return (message) => {
     const size = defaultSize(message);
     if (size >= 0) return size;
-    if (!warned) {
-      warned = true;
-      diag.warn(`p2p-otel: a ${side} message has no byte size the transport instrumentation can read (not binary, not a string, no binary payload/data); counted as 0 bytes: pass options.size`);
-    }
+    onNoSize();
     return 0;
   };
 }

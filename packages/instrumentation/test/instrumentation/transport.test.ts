@@ -69,11 +69,12 @@ describe('transport: sent and received messages', () => {
       t.sendToPeer(B, { type: 'json', payload: '{"a":1}' });
       t.sendToPeer(B, { type: 'struct', fields: [1, 2] });
       t.sendToPeer(B, { type: 'struct', fields: [3] });
+      (t.sendToPeer as (...a: unknown[]) => void)(B, { type: 'struct', fields: [4] }, 'urgent'); // the general path: no second warning
       const rm = await h.collect();
       expect(valueOf(rm, 'bytesSent', { peer_id: B })).toBe(6 + 7 + 9 + 7);
       expect(valueOf(rm, 'messagesSent', { peer_id: B, message_type: 'other' })).toBe(2);
-      expect(valueOf(rm, 'messagesSent', { peer_id: B, message_type: 'struct' })).toBe(2);
-      expect(hist(rm, 'messageSize', { peer_id: B, message_type: 'struct' })).toMatchObject({ count: 2, sum: 0 });
+      expect(valueOf(rm, 'messagesSent', { peer_id: B, message_type: 'struct' })).toBe(3);
+      expect(hist(rm, 'messageSize', { peer_id: B, message_type: 'struct' })).toMatchObject({ count: 3, sum: 0 });
       expect(warn.mock.calls.filter(([m]) => String(m).includes('no byte size'))).toHaveLength(1);
       await h.shutdown();
     } finally {
