@@ -8,8 +8,8 @@
  */
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { scrapeBody, type OwnMetrics } from '../../sdk/src/exporters/coalescing-scrapes.js';
-import { OtelP2pMonitor, type P2pMonitor, type P2pMonitorConfig } from '../src/index.js';
+import { scrapeBody, type OwnMetrics } from '@p2p-otel/sdk/internal/exporters/coalescing-scrapes.js';
+import { OtelP2pMonitor, type P2pMonitor, type P2pMonitorConfig } from '@p2p-otel/instrumentation';
 import { blackhole, fmt, formatTable, runInterleaved, summarize, type BenchCase, type Check, type Section } from './harness.js';
 import { TestReader } from './hot-path.js';
 

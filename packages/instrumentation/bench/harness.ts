@@ -79,6 +79,14 @@ export interface RunOptions {
   readonly warmupRounds: number;
   /** Run a full GC (untimed) before each case's round, so one case's garbage does not bill the next. */
   readonly gcBetweenCases?: boolean;
+  /**
+   * The order of the cases within a round. `rotate` (default): shifted by one each round.
+   * `shuffle`: a new order each round, from a fixed-seed PRNG (the same orders every run), so
+   * that each case follows each other case about equally often. Under rotation case i follows case
+   * i - 1 in all but one round in n: whatever a case leaves behind (garbage, evicted caches,
+   * socket state) is then billed mostly to one other case.
+   */
+  readonly order?: 'rotate' | 'shuffle';
   readonly log?: (message: string) => void;
 }
 
@@ -92,8 +100,8 @@ export interface CaseTimings {
 
 /**
  * Runs every case `warmupRounds + rounds` times. Rounds are interleaved (each round runs each case
- * once) and the order rotates per round, so drift of the machine (thermal, other tenants, JIT
- * tiers) spreads over all cases instead of landing on one.
+ * once) and the order changes per round (RunOptions.order), so drift of the machine (thermal,
+ * other tenants, JIT tiers) spreads over all cases instead of landing on one.
  */
 export async function runInterleaved(cases: readonly BenchCase[], options: RunOptions): Promise<CaseTimings[]> {
   const gc = options.gcBetweenCases === false ? undefined : fullGc();
@@ -103,10 +111,18 @@ export async function runInterleaved(cases: readonly BenchCase[], options: RunOp
     totals: [] as number[],
   }));
   const total = options.warmupRounds + options.rounds;
+  const order = cases.map((_, i) => i);
+  const random = mulberry32(0x9e3779b9);
   for (let round = 0; round < total; round++) {
     const measured = round >= options.warmupRounds;
+    if (options.order === 'shuffle') {
+      for (let j = order.length - 1; j > 0; j--) {
+        const r = Math.floor(random() * (j + 1));
+        [order[j], order[r]] = [order[r] as number, order[j] as number];
+      }
+    }
     for (let k = 0; k < cases.length; k++) {
-      const i = (k + round) % cases.length;
+      const i = options.order === 'shuffle' ? (order[k] as number) : (k + round) % cases.length;
       const c = cases[i] as BenchCase;
       const s = samples[i] as (typeof samples)[number];
       gc?.();
@@ -124,6 +140,18 @@ export async function runInterleaved(cases: readonly BenchCase[], options: RunOp
     }
   }
   return samples;
+}
+
+/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** Nanoseconds of one call (awaiting it when it returns a promise). */

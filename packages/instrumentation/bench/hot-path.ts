@@ -9,7 +9,7 @@
 import type { Attributes, Counter as OtelCounter, Histogram as OtelHistogram } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { Counter as PromCounter, Histogram as PromHistogram, Registry } from 'prom-client';
-import { LATENCY_MS_BUCKETS, OtelP2pMonitor, SIZE_BYTES_BUCKETS } from '../src/index.js';
+import { LATENCY_MS_BUCKETS, OtelP2pMonitor, SIZE_BYTES_BUCKETS } from '@p2p-otel/instrumentation';
 import { blackhole, fmt, fmtRatio, formatTable, runInterleaved, summarize, type BenchCase, type Check, type ResultRow, type Section, type SectionContext, type SectionReport } from './harness.js';
 
 export const HOT_PATH_TARGETS = { hotPathNs: 200, withinFloorX: 6 } as const;

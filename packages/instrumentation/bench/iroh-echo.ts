@@ -10,8 +10,8 @@
  * keeps its stream credit until GC, and the dialer's openBi() then stalls after ~100 streams).
  */
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { IrohInstrumentation } from '../../instrumentation-iroh/src/index.js';
-import { P2pInstrumentation } from '../src/index.js';
+import { IrohInstrumentation } from '@p2p-otel/instrumentation-iroh';
+import { P2pInstrumentation } from '@p2p-otel/instrumentation';
 import { fmt, formatTable, median, runInterleaved, summarize, type BenchCase, type Check, type Phase, type Section } from './harness.js';
 import { TestReader } from './hot-path.js';
 

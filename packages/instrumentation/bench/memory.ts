@@ -4,7 +4,7 @@
  * path and the plain SDK instruments path, each against a baseline measured in the same run.
  */
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { OtelP2pMonitor, type P2pMonitor, type P2pMonitorConfig } from '../src/index.js';
+import { OtelP2pMonitor, type P2pMonitor, type P2pMonitorConfig } from '@p2p-otel/instrumentation';
 import { fmt, formatTable, fullGc, type Check, type Section } from './harness.js';
 import { TestReader } from './hot-path.js';
 import { populate } from './collection-cost.js';

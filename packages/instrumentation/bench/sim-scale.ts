@@ -15,7 +15,7 @@
  * less the heap before the run; the GC is not timed).
  */
 import { loadavg } from 'node:os';
-import { catalog, simulate, type SimulationResult } from '../../sim/src/index.js';
+import { catalog, simulate, type SimulationResult } from '@p2p-otel/sim';
 import { fmt, formatTable, fullGc, median, type Check, type ResultRow, type Section, type SectionContext, type SectionReport } from './harness.js';
 
 export const SIM_SCALE_TARGETS = { simScale1000NodeHourWallS: 60 } as const;

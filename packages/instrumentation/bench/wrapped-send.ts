@@ -3,7 +3,7 @@
  * wrapped by P2pInstrumentation, side by side; the wrapped case includes its share of collection.
  */
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { P2pInstrumentation } from '../src/index.js';
+import { P2pInstrumentation } from '@p2p-otel/instrumentation';
 import { blackhole, fmt, formatTable, runInterleaved, summarize, type BenchCase, type Check, type Section } from './harness.js';
 import { TestReader } from './hot-path.js';
 

@@ -81,18 +81,13 @@ export class MessageStage {
 
   /**
    * Stages one message, with its latency unless `latencyMs` is NaN; false when the caller must
-   * record it directly (see the class comment). Runs once per message: everything it needs is
-   * in its own fields, and a known peer, type and size cost a few comparisons and four writes.
+   * record it directly (see the class comment). Runs once per message, and is kept under V8's
+   * inlining limit (460 bytes of bytecode) so that it compiles into the transport's wrapper: the
+   * rare paths (a new peer, a type past the scanned ones, a timed send) are methods of their own.
    */
   add(peerId: unknown, type: unknown, size: number, latencyMs: number): boolean {
-    let offset: number;
-    if (peerId === this.lastPeer) offset = this.lastOffset;
-    else {
-      offset = this.offsetOf(peerId);
-      if (offset < 0) return false;
-      this.lastPeer = peerId;
-      this.lastOffset = offset;
-    }
+    let offset = this.lastOffset;
+    if (peerId !== this.lastPeer && (offset = this.switchPeer(peerId)) < 0) return false;
     // '' would match a not-yet-learned slot by identity; it is never a label (folded to other).
     if (typeof type !== 'string' || type.length === 0) return false;
     let t = -1;
@@ -103,26 +98,27 @@ export class MessageStage {
         break;
       }
     }
-    if (t < 0 && (t = this.types.existingIndex(type)) < 0) return false;
-    if (!isAmount(size)) return false;
-    const timed = latencyMs === latencyMs;
-    if (timed && !isAmount(latencyMs)) return false;
-    const a = this.cells;
-    const c = offset + t * this.width;
-    a[c + SUM] = (a[c + SUM] as number) + size;
-    if (size < (a[c + MIN] as number)) a[c + MIN] = size;
-    if (size > (a[c + MAX] as number)) a[c + MAX] = size;
-    const b = c + BUCKETS + bucketIndex(this.sizeBounds, this.sizeStarts, size);
-    a[b] = (a[b] as number) + 1;
-    if (timed) {
-      const l = c + this.latencyPart;
-      a[l + SUM] = (a[l + SUM] as number) + latencyMs;
-      if (latencyMs < (a[l + MIN] as number)) a[l + MIN] = latencyMs;
-      if (latencyMs > (a[l + MAX] as number)) a[l + MAX] = latencyMs;
-      const lb = l + BUCKETS + bucketIndex(this.latencyBounds, this.latencyStarts, latencyMs);
-      a[lb] = (a[lb] as number) + 1;
-    }
+    if ((t < 0 && (t = this.types.existingIndex(type)) < 0) || !isAmount(size)) return false;
+    if (latencyMs === latencyMs) return this.addTimed(offset + t * this.width, size, latencyMs);
+    addValue(this.cells, offset + t * this.width, size, this.sizeBounds, this.sizeStarts);
     return true;
+  }
+
+  /** A timed message: its size, and its latency in the latency part. */
+  private addTimed(c: number, size: number, latencyMs: number): boolean {
+    if (!isAmount(latencyMs)) return false;
+    addValue(this.cells, c, size, this.sizeBounds, this.sizeStarts);
+    addValue(this.cells, c + this.latencyPart, latencyMs, this.latencyBounds, this.latencyStarts);
+    return true;
+  }
+
+  /** The staged row of `peerId` becomes the last one; -1 when the peer cannot be staged. */
+  private switchPeer(peerId: unknown): number {
+    const offset = this.offsetOf(peerId);
+    if (offset < 0) return -1;
+    this.lastPeer = peerId;
+    this.lastOffset = offset;
+    return offset;
   }
 
   /** Adds what is staged to the monitor's series and empties the stage. */
@@ -203,6 +199,15 @@ export class MessageStage {
 
 function isAmount(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && value <= Number.MAX_SAFE_INTEGER;
+}
+
+/** Adds `value` to the histogram part at `p`: its sum, smallest and largest value, and bucket. */
+function addValue(a: Float64Array, p: number, value: number, bounds: Float64Array, starts: Uint8Array): void {
+  a[p + SUM] = (a[p + SUM] as number) + value;
+  if (value < (a[p + MIN] as number)) a[p + MIN] = value;
+  if (value > (a[p + MAX] as number)) a[p + MAX] = value;
+  const b = p + BUCKETS + bucketIndex(bounds, starts, value);
+  a[b] = (a[b] as number) + 1;
 }
 
 function total(a: Float64Array, from: number, n: number): number {
