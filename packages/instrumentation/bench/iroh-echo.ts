@@ -225,7 +225,7 @@ export const irohEchoSection: Section = {
       ];
       const cases = all.filter((c) => ctx.cases === undefined || ctx.cases.includes(c.name));
       ctx.log(`iroh-echo: ${cases.length} cases, ${k} echoes of ${MESSAGE_BYTES} B per round, ${warmupRounds} warm-up + ${rounds} rounds`);
-      const timings = await runInterleaved(cases, { rounds, warmupRounds, log: ctx.log });
+      const timings = await runInterleaved(cases, { rounds, warmupRounds, order: 'shuffle', log: ctx.log });
       // Proof the instrumented case recorded (not a silent no-op): the metric names it exported.
       const { resourceMetrics } = await reader.collect();
       const rejected = resourceMetrics.scopeMetrics
