@@ -7,11 +7,19 @@
  * Adding a section: write `bench/<name>.ts` exporting a `Section` (see harness.ts; hot-path.ts is
  * the model), then append it to SECTIONS below.
  *
- * Profiling one case: `node --import tsx --cpu-prof --cpu-prof-dir /tmp/prof
- * packages/instrumentation/bench/index.ts --cases ours --rounds 300`. Line ticks of a CPU profile
- * refer to the code tsx generated; for exact source lines profile an esbuild bundle of src with
- * `--sourcemap` (one script, so inlined functions map unambiguously) and map the ticks through it.
+ * The sections run the built packages (`pnpm bench` builds them first; tsconfig.bench.json maps
+ * the package names to dist/cjs). When several sections run, each runs in a process of its own:
+ * what one leaves behind (the memory section's heap after a million churned peers, JIT state,
+ * Iroh's threads) must not slow the next.
+ *
+ * Profiling one case: `pnpm build && TSX_TSCONFIG_PATH=tsconfig.bench.json node --import tsx
+ * --cpu-prof --cpu-prof-dir /tmp/prof packages/instrumentation/bench/index.ts --only hot-path
+ * --cases ours --rounds 300`. The profile then names the functions of dist/cjs.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildJsonReport, formatChecks, formatTable, machineInfo, writeJson, type Section, type SectionContext, type SectionReport } from './harness.js';
 import { hotPathSection } from './hot-path.js';
 import { wrappedSendSection } from './wrapped-send.js';
@@ -29,6 +37,8 @@ interface Cli {
   json: string | undefined;
   only: string[] | undefined;
   cases: string[] | undefined;
+  /** Internal: run the sections and write their reports to this file (a section's own process). */
+  report: string | undefined;
 }
 
 const USAGE = `usage: pnpm bench [options]
@@ -39,7 +49,7 @@ const USAGE = `usage: pnpm bench [options]
   --json FILE      also write the results as JSON`;
 
 function parseArgs(argv: readonly string[]): Cli {
-  const cli: Cli = { quick: false, rounds: undefined, json: undefined, only: undefined, cases: undefined };
+  const cli: Cli = { quick: false, rounds: undefined, json: undefined, only: undefined, cases: undefined, report: undefined };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -70,6 +80,9 @@ function parseArgs(argv: readonly string[]): Cli {
       case '--cases':
         cli.cases = take().split(',');
         break;
+      case '--report':
+        cli.report = take();
+        break;
       case '--help':
       case '-h':
         process.stdout.write(`${USAGE}\n`);
@@ -93,11 +106,17 @@ async function main(): Promise<void> {
     cases: cli.cases,
     log: (message) => process.stderr.write(`${message}\n`),
   };
+  if (cli.report !== undefined) {
+    const reports: SectionReport[] = [];
+    for (const section of sections) reports.push(await section.run(ctx));
+    writeFileSync(cli.report, JSON.stringify(reports));
+    return;
+  }
   const m = machineInfo();
   process.stdout.write(`p2p-otel bench: node ${m.node}, ${m.cpus} cpus (${m.cpuModel})${cli.quick ? ', --quick' : ''}\n`);
   const reports: SectionReport[] = [];
   for (const section of sections) {
-    const report = await section.run(ctx);
+    const report = sections.length === 1 ? await section.run(ctx) : await runInOwnProcess(section, cli);
     reports.push(report);
     process.stdout.write(`\n## ${report.title}\n\n${report.text}\n`);
     if (report.checks.length > 0) process.stdout.write(`\n${formatChecks(report.checks)}\n`);
@@ -120,6 +139,29 @@ async function main(): Promise<void> {
   if (cli.json !== undefined) {
     writeJson(cli.json, buildJsonReport(reports, argv));
     process.stdout.write(`\nwrote ${cli.json}\n`);
+  }
+}
+
+/** Runs one section in a child process (this script, the same loader and flags) and returns its report. */
+async function runInOwnProcess(section: Section, cli: Cli): Promise<SectionReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'p2p-otel-bench-'));
+  const file = join(dir, 'report.json');
+  try {
+    const args = ['--only', section.name, '--report', file];
+    if (cli.quick) args.push('--quick');
+    if (cli.rounds !== undefined) args.push('--rounds', String(cli.rounds));
+    if (cli.cases !== undefined) args.push('--cases', cli.cases.join(','));
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const [code, signal] = (await new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (c, s) => resolve([c, s]));
+    })) as [number | null, NodeJS.Signals | null];
+    if (code !== 0) throw new Error(`section ${section.name} failed (${signal ?? `exit code ${code}`})`);
+    const [report] = JSON.parse(readFileSync(file, 'utf8')) as SectionReport[];
+    if (report === undefined) throw new Error(`section ${section.name} wrote no report`);
+    return report;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
