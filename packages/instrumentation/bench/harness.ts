@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { createRandom } from '@p2p-otel/sim';
 
 // ---- sections ---------------------------------------------------------------------------------
 
@@ -112,7 +113,7 @@ export async function runInterleaved(cases: readonly BenchCase[], options: RunOp
   }));
   const total = options.warmupRounds + options.rounds;
   const order = cases.map((_, i) => i);
-  const random = mulberry32(0x9e3779b9);
+  const random = createRandom(1);
   for (let round = 0; round < total; round++) {
     const measured = round >= options.warmupRounds;
     if (options.order === 'shuffle') {
@@ -140,18 +141,6 @@ export async function runInterleaved(cases: readonly BenchCase[], options: RunOp
     }
   }
   return samples;
-}
-
-/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Nanoseconds of one call (awaiting it when it returns a promise). */
