@@ -13,7 +13,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { P2pInstrumentation, SIZE_BYTES_BUCKETS } from '@p2p-otel/instrumentation';
+import { LATENCY_MS_BUCKETS, P2pInstrumentation, SIZE_BYTES_BUCKETS } from '@p2p-otel/instrumentation';
 import { fmt, formatTable, median, runInterleaved, summarize, type BenchCase, type Check, type Section } from './harness.js';
 import { bucketOf, TestReader } from './hot-path.js';
 
@@ -105,6 +105,84 @@ function floorInstrument(sender: TcpTransport, receiver: TcpTransport): Float64A
     });
   };
   return cells;
+}
+
+/**
+ * The floor of recording what the schema asks of each message (what `instrumented` records), by
+ * hand: per (peer, message type) a size histogram (sum, min, max, bucket; bytes are its sum), on
+ * each end; the sent side also times one send in 64 (about 15,000 a second here, where
+ * p2p-otel's default times at most 10,000) into a latency histogram. Peers by the last one seen,
+ * then a Map; types by identity against the known ones; sizes of binary payloads; try/catch around
+ * the record. No validation beyond that, no fallback, no labels, nothing to export: the least any
+ * implementation of the schema can cost on this transport.
+ */
+const LATENCY_BOUNDS = Float64Array.from(LATENCY_MS_BUCKETS);
+function completeFloorInstrument(sender: TcpTransport, receiver: TcpTransport): void {
+  const side = (): ((peerId: unknown, message: unknown, latencyMs: number) => void) => {
+    const sizeWidth = 3 + SIZE_BOUNDS.length + 1;
+    const width = sizeWidth + 3 + LATENCY_BOUNDS.length + 1;
+    const rowWidth = TYPES.length * width;
+    const cells = new Float64Array(4 * rowWidth);
+    for (let c = 0; c < cells.length; c += width) {
+      cells[c + 1] = cells[c + sizeWidth + 1] = Infinity;
+      cells[c + 2] = cells[c + sizeWidth + 2] = -Infinity;
+    }
+    const rows = new Map<unknown, number>();
+    let lastPeer: unknown;
+    let lastRow = -1;
+    const add = (c: number, v: number, bounds: Float64Array): void => {
+      cells[c] = (cells[c] as number) + v;
+      if (v < (cells[c + 1] as number)) cells[c + 1] = v;
+      if (v > (cells[c + 2] as number)) cells[c + 2] = v;
+      const b = c + 3 + bucketOf(bounds, v);
+      cells[b] = (cells[b] as number) + 1;
+    };
+    return (peerId, message, latencyMs) => {
+      try {
+        let row = lastRow;
+        if (peerId !== lastPeer) {
+          row = rows.get(peerId) ?? rows.size * rowWidth;
+          if (row >= cells.length) return;
+          rows.set(peerId, row);
+          lastPeer = peerId;
+          lastRow = row;
+        }
+        const type = (message as Message).type;
+        let t = 0;
+        while (t < TYPES.length && TYPES[t] !== type) t++;
+        const payload = (message as Message).payload;
+        if (t === TYPES.length || !ArrayBuffer.isView(payload)) return;
+        const c = row + t * width;
+        add(c, payload.byteLength, SIZE_BOUNDS);
+        if (latencyMs === latencyMs) add(c + sizeWidth, latencyMs, LATENCY_BOUNDS);
+      } catch {
+        // never into the transport
+      }
+    };
+  };
+  const sent = side();
+  const received = side();
+  const send = TcpTransport.prototype.sendToPeer;
+  let countdown = 64;
+  sender.sendToPeer = function (this: TcpTransport, peerId: string, message: Message): boolean {
+    if (--countdown > 0) {
+      const r = send.call(this, peerId, message);
+      sent(peerId, message, Number.NaN);
+      return r;
+    }
+    countdown = 64;
+    const t0 = performance.now();
+    const r = send.call(this, peerId, message);
+    sent(peerId, message, performance.now() - t0);
+    return r;
+  };
+  const register = TcpTransport.prototype.onMessage;
+  receiver.onMessage = function (this: TcpTransport, handler: Handler): void {
+    register.call(this, (peerId, message) => {
+      received(peerId, message, Number.NaN);
+      handler(peerId, message);
+    });
+  };
 }
 
 interface Pair {
@@ -272,10 +350,12 @@ export const tcpThroughputSection: Section = {
           inst.instrumentTransport(receiver);
         });
         const floor = link.pair(floorInstrument);
+        const completeFloor = link.pair(completeFloorInstrument);
         const cases: BenchCase[] = [
           { name: 'plain', phases: [{ name: 'run', run: drive(link, plain, k, messages) }] },
           { name: 'plain (control)', phases: [{ name: 'run', run: drive(link, control, k, messages) }] },
           { name: 'floor (typed arrays)', phases: [{ name: 'run', run: drive(link, floor, k, messages) }] },
+          { name: 'floor, complete record', phases: [{ name: 'run', run: drive(link, completeFloor, k, messages) }] },
           {
             name: 'instrumented',
             phases: [
@@ -337,7 +417,9 @@ export const tcpThroughputSection: Section = {
       'round time / 1 s: 15 times the default scrape rate). plain (control) is a second plain pair: its ratio shows the',
       "measurement noise. No GC is forced between cases (it made every round re-optimise Node's net code).",
       'floor = hand-written wrappers adding the same per-message counts to typed arrays (no lookups, no hooks): the',
-      'least any per-message instrumentation of this transport can cost. All cases take turns on one TCP connection:',
+      'least any per-message instrumentation of this transport can cost. floor, complete record = the same by hand for',
+      'everything instrumented records per message (per peer and type: size sum, min, max and bucket on both ends, one',
+      'send in 64 timed): the least any implementation of the schema can cost here. All cases take turns on one TCP connection:',
       'two connections differ by more than the effect measured.',
       'The check uses the median per-round ratio (rounds run back to back, so machine drift cancels).',
       `Medians of ${rounds} interleaved rounds.`,
