@@ -153,6 +153,22 @@ describe('transport fast path and message stage', () => {
     await provider.shutdown();
   });
 
+  it('standard instruments, MeterProvider set after traffic began: every later size and latency reaches the SDK histograms (nothing staged)', async () => {
+    const inst = new P2pInstrumentation({ peerId: { mode: 'full' } });
+    const t = new SyncTransport();
+    inst.instrumentTransport(t, { latencyEvery: 2 });
+    for (let i = 0; i < 4; i++) t.sendToPeer('p', { type: 'a', payload: new Uint8Array(7) }); // no-op SDK instruments until then
+    const reader = new TestReader();
+    const provider = new MeterProvider({ readers: [reader], views: createP2pViews(inst) });
+    inst.setMeterProvider(provider);
+    for (const n of [10, 20, 5000, 30]) t.sendToPeer('p', { type: 'a', payload: new Uint8Array(n) });
+    const { resourceMetrics } = await reader.collect();
+    expect(valueOf(resourceMetrics, 'messagesSent', { peer_id: 'p' })).toBe(8);
+    expect(valueOf(resourceMetrics, 'messageSize', { peer_id: 'p' })).toMatchObject({ count: 4, sum: 5060, min: 10, max: 5000 });
+    expect(valueOf(resourceMetrics, 'messageLatency', { peer_id: 'p' })).toMatchObject({ count: 2 });
+    await provider.shutdown();
+  });
+
   it('timed sends are recorded with their latency; the untimed ones are staged; every send counts', async () => {
     let now = 0;
     const { inst, collect, provider } = instrumentation({ clock: () => now });
