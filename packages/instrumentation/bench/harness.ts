@@ -143,6 +143,25 @@ export async function runInterleaved(cases: readonly BenchCase[], options: RunOp
   return samples;
 }
 
+/**
+ * How often a throughput section charges its instrumented case a collection: once per second of
+ * traffic, 15 times the default Prometheus scrape rate. Such a case collects after every round
+ * (so what it stages is flushed as it is live), but a round is 10-100 ms of traffic: counting each
+ * collection whole would charge it tens to thousands of times as often as any deployment pays it
+ * (the collection section measures its cost by itself).
+ */
+export const CHARGED_COLLECTION_INTERVAL_NS = 1e9;
+
+/**
+ * A case's round totals with its uncounted `collect` phase charged at CHARGED_COLLECTION_INTERVAL_NS:
+ * round + collection × round / interval. Cases without that phase: their totals.
+ */
+export function withChargedCollection(t: CaseTimings): number[] {
+  const collect = t.phases.collect;
+  if (collect === undefined) return [...t.totals];
+  return t.totals.map((ns, i) => ns + ((collect[i] as number) * ns) / CHARGED_COLLECTION_INTERVAL_NS);
+}
+
 /** Nanoseconds of one call (awaiting it when it returns a promise). */
 export async function timeOnce(fn: () => unknown): Promise<number> {
   const t0 = process.hrtime.bigint();

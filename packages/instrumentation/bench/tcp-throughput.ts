@@ -14,18 +14,10 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { LATENCY_MS_BUCKETS, P2pInstrumentation, SIZE_BYTES_BUCKETS } from '@p2p-otel/instrumentation';
-import { fmt, formatTable, median, runInterleaved, summarize, type BenchCase, type Check, type Section } from './harness.js';
+import { fmt, formatTable, median, runInterleaved, summarize, withChargedCollection, type BenchCase, type Check, type Section } from './harness.js';
 import { bucketOf, TestReader } from './hot-path.js';
 
 export const TCP_TARGETS = { tcpMinThroughputRatio: 0.97 } as const;
-
-/**
- * How often the instrumented case is charged a collection: once per second of traffic, 15 times
- * the default Prometheus scrape rate. Collecting after every 10 ms round and counting it whole
- * would charge it a thousand times as often as any deployment pays it (the collection section
- * measures its cost by itself); it still runs every round, so the stage is flushed as it is live.
- */
-const CHARGED_COLLECTION_INTERVAL_NS = 1e9;
 
 const TYPES = ['gossip', 'sync', 'block', 'ping'] as const;
 const PEER = 'b'.repeat(64);
@@ -371,15 +363,10 @@ export const tcpThroughputSection: Section = {
         // and spread the A/A control by +-4 % (measured; +-1.5 % without). The cases' garbage is
         // Node's own, alike in every case: the instrumentation allocates nothing per message here.
         const timings = await runInterleaved(cases, { rounds, warmupRounds, gcBetweenCases: false, order: 'shuffle', log: ctx.log });
-        const totals = (t: (typeof timings)[number]): number[] => {
-          const collect = t.phases.collect;
-          if (collect === undefined) return [...t.totals];
-          return t.totals.map((ns, i) => ns + ((collect[i] as number) * ns) / CHARGED_COLLECTION_INTERVAL_NS);
-        };
-        const base = totals(timings.find((t) => t.name === 'plain')!);
+        const base = withChargedCollection(timings.find((t) => t.name === 'plain')!);
         const baseRate = 1e9 / summarize(base, k).median;
         for (const t of timings) {
-          const charged = totals(t);
+          const charged = withChargedCollection(t);
           const rate = 1e9 / summarize(charged, k).median;
           const collect = t.phases.collect;
           rows.push({
