@@ -469,6 +469,9 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
       end: (s) => this.streams.halfDone(s, side),
       fail: (s) => this.streams.halfDone(s, side),
     });
+    // finish(), reset() and stop() end their half whatever they resolve or reject with: the half is
+    // done when they are called (no reaction on their promise: the per-stream path).
+    const ending = (side: 'send' | 'recv'): CallObserver<void> => ({ start: (s) => this.streams.halfDone(s, side) });
     const failOnly = (side: 'send' | 'recv'): CallObserver<unknown> => ({ start: self, fail: (s) => this.streams.halfDone(s, side) });
     const read: CallObserver<unknown> = {
       start: self,
@@ -498,13 +501,13 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
       ],
       BiStream: [],
       SendStream: [
-        ['finish', half('send')],
-        ['reset', half('send')],
+        ['finish', ending('send')],
+        ['reset', ending('send')],
         ['stopped', half('send')],
       ],
       RecvStream: [
         ['readToEnd', half('recv')],
-        ['stop', half('recv')],
+        ['stop', ending('recv')],
         ['readExact', failOnly('recv')],
         ['read', read],
       ],

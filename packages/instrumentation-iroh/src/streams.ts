@@ -6,11 +6,12 @@ import type { HookErrorSink } from './hook-error.js';
  * Open QUIC streams per peer and direction (p2p_quic_streams): outbound from openBi/openUni,
  * inbound from acceptBi/acceptUni. A stream is open until every half this side holds is done:
  *
- * - a send half is done when finish(), reset() or stopped() settles (the stream was ended,
- *   abandoned, or the peer stopped or acknowledged it);
+ * - a send half is done when finish() or reset() is called (the stream is ended or abandoned,
+ *   whatever their promise settles with) or when stopped() settles (the peer stopped or
+ *   acknowledged it);
  * - a receive half is done when readToEnd() settles, read() returns no bytes for a non-zero
  *   limit (the end of the stream), readExact() or read() rejects (finished early, reset, lost),
- *   or stop() settles;
+ *   or stop() is called;
  * - all of them when every JS object standing for the stream (the BiStream and each half the
  *   application took from it) was garbage-collected: Iroh then finishes or stops it on drop;
  * - all of them when the connection closes.

@@ -16,7 +16,10 @@ export interface CallObserver<C = unknown> {
    * (how a handler registration passes our wrapper of the application's handler).
    */
   start(thisArg: unknown, args: unknown[]): C;
-  /** The call returned, or its promise fulfilled, with `result`. */
+  /**
+   * The call returned, or its promise fulfilled, with `result`. An observer with neither `end`
+   * nor `fail` is told of the call only: a returned promise is then not observed at all.
+   */
   end?(context: C, result: unknown, args: unknown[]): void;
   /** The call threw, or its promise rejected, with `error`. */
   fail?(context: C, error: unknown, args: unknown[]): void;
@@ -178,9 +181,11 @@ export function observingWrapper<C>(original: MethodFunction, observer: CallObse
     return p;
   };
 
+  // An observer with neither end nor fail only needs the call: its result (a promise) is not observed.
+  const settles = observer.end !== undefined || observer.fail !== undefined;
   return function p2pOtelWrapped(this: unknown, ...args: unknown[]): unknown {
     let context: C | undefined;
-    let observing = true;
+    let observing = settles;
     try {
       context = observer.start(this, args);
     } catch (e) {
