@@ -287,7 +287,7 @@ export const irohEchoSection: Section = {
               {
                 label: `instrumented echo throughput >= ${IROH_ECHO_TARGETS.irohEchoMinThroughputRatio} x plain`,
                 pass: ours.pairedRatio >= IROH_ECHO_TARGETS.irohEchoMinThroughputRatio,
-                detail: `median per-round ratio ${fmt(ours.pairedRatio)} (ratio of medians ${fmt(ours.ratio)}: ${fmt(ours.msgsPerSec)} vs ${fmt(base.msgsPerSec)} msgs/s)${ctx.quick ? ' [--quick]' : ''}`,
+                detail: `median per-round ratio ${ours.pairedRatio.toFixed(3)} (ratio of medians ${ours.ratio.toFixed(3)}: ${fmt(ours.msgsPerSec)} vs ${fmt(base.msgsPerSec)} msgs/s)${ctx.quick ? ' [--quick]' : ''}`,
               },
             ];
       const text = [

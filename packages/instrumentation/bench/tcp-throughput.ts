@@ -393,7 +393,7 @@ export const tcpThroughputSection: Section = {
       .map((r) => ({
         label: `TCP ${r.bytes} B: instrumented throughput >= ${TCP_TARGETS.tcpMinThroughputRatio} x plain`,
         pass: r.pairedRatio >= TCP_TARGETS.tcpMinThroughputRatio,
-        detail: `per-round ratio ${fmt(r.pairedRatio)}, ratio of medians ${fmt(r.ratio)}${caveat}`,
+        detail: `per-round ratio ${r.pairedRatio.toFixed(3)}, ratio of medians ${r.ratio.toFixed(3)}${caveat}`,
       }));
     const text = [
       'A length-framed TCP transport over loopback (sender and receiver in this process), driven at its maximum rate:',
