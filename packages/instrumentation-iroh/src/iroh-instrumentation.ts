@@ -103,6 +103,8 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
   private patched!: { target: object; name: string; getter: boolean }[];
   /** Prototypes patchPrototype ran on per role (since the last unpatch): not looked at again. */
   private seenPrototypes!: Record<Role, WeakSet<object>>;
+  /** Per role, the last prototype found in seenPrototypes (cleared with it). */
+  private lastSeenPrototype!: Partial<Record<Role, object>>;
   /** Observers of the BiStream `send` and `recv` getters (built once: the getters run per stream). */
   private halfObservers!: Record<'send' | 'recv', (self: unknown, half: unknown) => void>;
   /** Endpoints given to instrumentEndpoint, weakly: an endpoint the application drops is let go. */
@@ -162,6 +164,7 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
     this.streams = new StreamTracker(() => this.monitor, this.onHookError);
     this.patched = [];
     this.seenPrototypes = newSeenPrototypes();
+    this.lastSeenPrototype = {};
     this.halfObservers = {
       send: (self, half) => {
         this.streams.halfTaken(self, half);
@@ -315,8 +318,14 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
   private patchPrototypeOf(role: Role, instance: unknown): void {
     if (instance === null || typeof instance !== 'object') return;
     const proto: unknown = Object.getPrototypeOf(instance);
-    // The per-stream path: a prototype this instance patched already costs one WeakSet lookup.
-    if (proto === null || typeof proto !== 'object' || proto === Object.prototype || this.seenPrototypes[role].has(proto)) return;
+    // The per-stream path: the prototype seen last for the role costs a comparison, another one
+    // this instance patched already a WeakSet lookup.
+    if (proto === this.lastSeenPrototype[role]) return;
+    if (proto === null || typeof proto !== 'object' || proto === Object.prototype) return;
+    if (this.seenPrototypes[role].has(proto)) {
+      this.lastSeenPrototype[role] = proto;
+      return;
+    }
     if (!this.isEnabled()) return;
     this.patchPrototype(role, proto);
   }
@@ -350,6 +359,7 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
   private unpatchPrototypes(): void {
     this.endpointPrototypePatched = false;
     if (this.seenPrototypes !== undefined) this.seenPrototypes = newSeenPrototypes();
+    this.lastSeenPrototype = {};
     for (const { target, name, getter } of this.patched?.splice(0) ?? []) {
       if (getter) unwrapGetter(target, name);
       else unwrapMethod(target, name);

@@ -22,9 +22,11 @@ import type { HookErrorSink } from './hook-error.js';
  *
  * Cost (the per-stream path, measured by `pnpm bench --only iroh-echo`): a stream's record hangs
  * off its JS objects under a non-enumerable symbol of this tracker (a WeakMap entry per object
- * costed ephemeron work in every GC), and one finalizer is registered per stream, on its root
- * object (the BiStream, or the uni stream itself): each half taken from a BiStream holds the
- * BiStream, so the root is collected only after every half. A half thus keeps its BiStream (and
+ * costed ephemeron work in every GC): the record itself on the root object (the BiStream, or the
+ * uni stream itself), a small tag naming the record and the root on each half (one property
+ * definition per object, the costly part). One finalizer is registered per stream, on its root:
+ * each half taken from a BiStream holds the BiStream through its tag, so the root is collected
+ * only after every half. A half thus keeps its BiStream (and
  * the other half's native handle) alive while the application holds it; Iroh's drop-time finish or
  * stop of the other half then waits for both, where it waited for the BiStream alone.
  */
@@ -35,6 +37,8 @@ type Side = 'send' | 'recv';
 const STREAM_DIRECTIONS: readonly Direction[] = DIRECTIONS;
 
 interface StreamRecord {
+  /** Itself: what the tracker's symbol holds, on a root object or in a half's tag, has a `stream`. */
+  readonly stream: StreamRecord;
   readonly entry: TrackedConnection;
   readonly direction: number;
   sendOpen: boolean;
@@ -44,11 +48,18 @@ interface StreamRecord {
 
 const HIDDEN: PropertyDescriptor = { value: undefined, writable: true, enumerable: false, configurable: true };
 
+/** On a half taken from a BiStream: its stream, and the BiStream (keeps the finalized root alive). */
+interface HalfTag {
+  readonly stream: StreamRecord;
+  readonly root: object;
+}
+
 export class StreamTracker {
-  /** Holds the StreamRecord on every followed object; a new symbol on clear() forgets them all. */
+  /**
+   * Holds the StreamRecord on a followed root object, a HalfTag on a followed half; a new symbol
+   * on clear() forgets them all.
+   */
   private recordKey = Symbol('p2p-otel.iroh.stream');
-  /** On a half taken from a BiStream: that BiStream (keeps the finalized root alive). */
-  private rootKey = Symbol('p2p-otel.iroh.stream-root');
   private readonly registry: FinalizationRegistry<StreamRecord>;
 
   constructor(
@@ -69,7 +80,8 @@ export class StreamTracker {
     if (entry === undefined || entry.closed || typeof stream !== 'object' || stream === null) return;
     if (this.recordOf(stream) !== undefined) return;
     const d = STREAM_DIRECTIONS.indexOf(direction);
-    const record: StreamRecord = {
+    const record = {
+      stream: undefined as unknown as StreamRecord,
       entry,
       direction: d,
       // a uni stream has only the half this side holds
@@ -77,6 +89,7 @@ export class StreamTracker {
       recvOpen: kind === 'bi' || direction === 'inbound',
       closed: false,
     };
+    record.stream = record;
     if (!this.hide(stream, this.recordKey, record)) return; // a frozen object: not followed
     entry.streams[d]!++;
     this.monitor().recordQuicStreamOpened(entry.peer, direction);
@@ -89,7 +102,8 @@ export class StreamTracker {
     const record = this.recordOf(bi);
     // A closed stream's halves have nothing left to record: not followed.
     if (record === undefined || record.closed || this.recordOf(half) !== undefined) return;
-    if (this.hide(half, this.rootKey, bi)) this.hide(half, this.recordKey, record);
+    const tag: HalfTag = { stream: record, root: bi };
+    this.hide(half, this.recordKey, tag);
   }
 
   /** The half `self` (a SendStream or RecvStream) is done. */
@@ -105,11 +119,10 @@ export class StreamTracker {
   /** Forgets every stream (the instrumentation was disabled). */
   clear(): void {
     this.recordKey = Symbol('p2p-otel.iroh.stream');
-    this.rootKey = Symbol('p2p-otel.iroh.stream-root');
   }
 
   private recordOf(object: object): StreamRecord | undefined {
-    return (object as Record<symbol, StreamRecord | undefined>)[this.recordKey];
+    return (object as Record<symbol, StreamRecord | HalfTag | undefined>)[this.recordKey]?.stream;
   }
 
   /** Defines `key` on `object`, hidden from enumeration and spreads; false if the object refuses it. */
