@@ -167,8 +167,7 @@ export class MessageStage {
     if (this.rows.length >= this.capacity || this.series.sizes.sink !== undefined) return -1;
     const row = this.peers.existingSlot(peerId);
     if (row < 0) return -1;
-    const r = this.rows.length;
-    const offset = r * this.rowWidth;
+    const offset = this.rows.length * this.rowWidth;
     if (offset + this.rowWidth > this.cells.length) this.grow();
     this.rows.push(row);
     this.offsets.set(peerId, offset);

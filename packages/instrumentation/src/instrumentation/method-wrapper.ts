@@ -123,17 +123,52 @@ function inheritedDescriptor(target: object, name: PropertyKey): PropertyDescrip
   return undefined;
 }
 
-/** One call in flight on a promise: reused, with its two settle handlers, from a free list. */
-interface Pending<C> {
-  context: C | undefined;
-  args: unknown[];
+/** One call in flight on a promise: what its owner noted of the call, and its two settle handlers. */
+export interface PooledReaction<S> {
+  readonly call: S;
   readonly settled: (value: unknown) => void;
   readonly rejected: (error: unknown) => void;
 }
 
-/** Pending calls kept for reuse per wrapped method; beyond it they are left to the GC. */
-export const MAX_FREE_PENDING = 256;
+/** Reactions kept for reuse per pool (one per wrapped method); beyond it they are left to the GC. */
+const MAX_FREE_REACTIONS = 256;
 const NO_ARGS: unknown[] = [];
+
+/**
+ * Observing a promise needs a handler pair that knows the call. Allocating two closures per call
+ * was a third of a wrapped async send's cost; pooled pairs make the steady state allocation-free.
+ * A settled reaction runs its handler (which must not throw), then `clear`s its call and goes back
+ * to the pool.
+ */
+export function reactionPool<S>(
+  newCall: () => S,
+  clear: (call: S) => void,
+  onSettled: (call: S, value: unknown) => void,
+  onRejected: (call: S, error: unknown) => void,
+): { acquire(): PooledReaction<S>; release(reaction: PooledReaction<S>): void } {
+  const free: PooledReaction<S>[] = [];
+  const release = (r: PooledReaction<S>): void => {
+    clear(r.call);
+    if (free.length < MAX_FREE_REACTIONS) free.push(r);
+  };
+  const acquire = (): PooledReaction<S> => {
+    const reused = free.pop();
+    if (reused !== undefined) return reused;
+    const r: PooledReaction<S> = {
+      call: newCall(),
+      settled: (value) => {
+        onSettled(r.call, value);
+        release(r);
+      },
+      rejected: (error) => {
+        onRejected(r.call, error);
+        release(r);
+      },
+    };
+    return r;
+  };
+  return { acquire, release };
+}
 
 /** The wrapper wrapMethod installs: calls the original as it was called, observed by `observer`. */
 export function observingWrapper<C>(original: MethodFunction, observer: CallObserver<C>, onHookError: HookErrorSink): MethodFunction {
@@ -153,33 +188,15 @@ export function observingWrapper<C>(original: MethodFunction, observer: CallObse
       onHookError(e);
     }
   };
-  // Observing a promise needs a handler pair that knows the call. Allocating two closures per call
-  // was a third of a wrapped async send's cost; pooled pairs make the steady state allocation-free.
-  const free: Pending<C>[] = [];
-  const release = (p: Pending<C>): void => {
-    p.context = undefined;
-    p.args = NO_ARGS;
-    if (free.length < MAX_FREE_PENDING) free.push(p);
-  };
-  const acquire = (): Pending<C> => {
-    const reused = free.pop();
-    if (reused !== undefined) return reused;
-    const p: Pending<C> = {
-      context: undefined,
-      args: NO_ARGS,
-      settled: (value) => {
-        const { context, args } = p;
-        release(p);
-        end(context as C, value, args);
-      },
-      rejected: (error) => {
-        const { context, args } = p;
-        release(p);
-        fail(context as C, error, args);
-      },
-    };
-    return p;
-  };
+  const reactions = reactionPool<{ context: C | undefined; args: unknown[] }>(
+    () => ({ context: undefined, args: NO_ARGS }),
+    (call) => {
+      call.context = undefined;
+      call.args = NO_ARGS;
+    },
+    (call, value) => end(call.context as C, value, call.args),
+    (call, error) => fail(call.context as C, error, call.args),
+  );
 
   // An observer with neither end nor fail only needs the call: its result (a promise) is not observed.
   const settles = observer.end !== undefined || observer.fail !== undefined;
@@ -206,15 +223,15 @@ export function observingWrapper<C>(original: MethodFunction, observer: CallObse
       // application never handles is then not reported as unhandledRejection. Returning a new
       // promise instead would raise unhandled rejections the application never had (a send whose
       // promise it catches internally and the caller fires and forgets), crashing Node >= 15.
-      const pending = acquire();
-      pending.context = context;
-      pending.args = args;
+      const reaction = reactions.acquire();
+      reaction.call.context = context;
+      reaction.call.args = args;
       try {
         // Promise.prototype.then itself, not result.then: an application's own then() is not run.
-        promiseThen.call(result, pending.settled, pending.rejected);
+        promiseThen.call(result, reaction.settled, reaction.rejected);
         return result;
       } catch {
-        release(pending); // a Promise subclass whose species constructor threw: observed as a plain value
+        reactions.release(reaction); // a Promise subclass whose species constructor threw: observed as a plain value
       }
     }
     end(context as C, result, args);

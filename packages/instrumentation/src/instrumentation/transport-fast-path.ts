@@ -1,7 +1,7 @@
 import type { MessageStage } from '../aggregation/message-stage.js';
 import type { P2pMonitor } from '../monitor/types.js';
 import type { HookErrorSink, MethodFunction } from './method-wrapper.js';
-import { isPromise, MAX_FREE_PENDING, promiseThen } from './method-wrapper.js';
+import { isPromise, promiseThen, reactionPool } from './method-wrapper.js';
 import { toPeerKey } from './peer-key.js';
 import { defaultSize, sizeBeyondBytes } from './transport-extract.js';
 import { OTHER } from '../schema/label-values.js';
@@ -37,11 +37,16 @@ export function pairRecorder(
     const peer = typeof peerId === 'string' ? peerId : toPeerKey(peerId);
     const type = typeOf(message);
     const size = sizeOf(message);
-    const latency = latencyMs > 0 ? latencyMs : latencyMs === latencyMs ? 0 : Number.NaN; // NaN: untimed
-    if (stage === undefined || !stage.add(peer, type, size, latency)) {
-      monitor.recordMessage(peer, type as string, size, latency === latency ? latency : undefined, direction);
-    }
+    stageOrRecord(monitor, stage, peer, type, size, latencyMs, direction);
   };
+}
+
+/** One message to the stage, or to recordMessage when the stage cannot take it; NaN latency: untimed. */
+function stageOrRecord(monitor: P2pMonitor, stage: MessageStage | undefined, peer: string, type: unknown, size: number, latencyMs: number, direction: 'inbound' | undefined): void {
+  const latency = latencyMs > 0 ? latencyMs : latencyMs === latencyMs ? 0 : Number.NaN;
+  if (stage === undefined || !stage.add(peer, type, size, latency)) {
+    monitor.recordMessage(peer, type as string, size, latency === latency ? latency : undefined, direction);
+  }
 }
 
 /**
@@ -67,10 +72,7 @@ export function defaultPairRecorder(monitor: P2pMonitor, stage: MessageStage | u
       onNoSize();
       size = 0;
     }
-    const latency = latencyMs > 0 ? latencyMs : latencyMs === latencyMs ? 0 : Number.NaN; // NaN: untimed
-    if (stage === undefined || !stage.add(peer, type, size, latency)) {
-      monitor.recordMessage(peer, type as string, size, latency === latency ? latency : undefined, direction);
-    }
+    stageOrRecord(monitor, stage, peer, type, size, latencyMs, direction);
   };
 }
 
@@ -83,13 +85,11 @@ export interface FastSendHooks {
   readonly onHookError: HookErrorSink;
 }
 
-/** One send in flight on a promise: reused, with its two settle handlers, from a free list. */
-interface PendingSend {
+/** What a send in flight on a promise needs when it settles. */
+interface SendCall {
   t0: number;
   peerId: unknown;
   message: unknown;
-  readonly settled: () => void;
-  readonly rejected: (error: unknown) => void;
 }
 
 /**
@@ -113,32 +113,15 @@ export function fastSendWrapper(original: MethodFunction, general: MethodFunctio
       onHookError(e);
     }
   };
-  const free: PendingSend[] = [];
-  const release = (p: PendingSend): void => {
-    p.peerId = undefined;
-    p.message = undefined;
-    if (free.length < MAX_FREE_PENDING) free.push(p);
-  };
-  const acquire = (): PendingSend => {
-    const reused = free.pop();
-    if (reused !== undefined) return reused;
-    const p: PendingSend = {
-      t0: Number.NaN,
-      peerId: undefined,
-      message: undefined,
-      settled: () => {
-        const { t0, peerId, message } = p;
-        release(p);
-        ended(t0, peerId, message);
-      },
-      rejected: (error) => {
-        const { peerId, message } = p;
-        release(p);
-        failed(error, peerId, message);
-      },
-    };
-    return p;
-  };
+  const reactions = reactionPool<SendCall>(
+    () => ({ t0: Number.NaN, peerId: undefined, message: undefined }),
+    (call) => {
+      call.peerId = undefined;
+      call.message = undefined;
+    },
+    (call) => ended(call.t0, call.peerId, call.message),
+    (call, error) => failed(error, call.peerId, call.message),
+  );
   return function p2pOtelWrapped(this: unknown, peerId: unknown, message: unknown): unknown {
     // Any other call shape is forwarded unchanged.
     if (arguments.length !== 2) return general.apply(this, arguments as unknown as unknown[]);
@@ -158,23 +141,18 @@ export function fastSendWrapper(original: MethodFunction, general: MethodFunctio
       throw error;
     }
     if (typeof result === 'object' && result !== null && isPromise(result)) {
-      const pending = acquire();
-      pending.t0 = t0;
-      pending.peerId = peerId;
-      pending.message = message;
+      const reaction = reactions.acquire();
+      reaction.call.t0 = t0;
+      reaction.call.peerId = peerId;
+      reaction.call.message = message;
       try {
-        promiseThen.call(result, pending.settled, pending.rejected);
+        promiseThen.call(result, reaction.settled, reaction.rejected);
         return result;
       } catch {
-        release(pending); // a Promise subclass whose species constructor threw: observed as a plain value
+        reactions.release(reaction); // a Promise subclass whose species constructor threw: observed as a plain value
       }
     }
-    // The sync send, written out rather than through ended(): this is the per-message path.
-    try {
-      record(peerId, message, t0 === t0 ? now() - t0 : Number.NaN);
-    } catch (e) {
-      onHookError(e);
-    }
+    ended(t0, peerId, message);
     return result;
   };
 }

@@ -234,7 +234,7 @@ describe('transport fast path and message stage', () => {
       },
     };
     inst.instrumentTransport(t, { latencyEvery: 1 });
-    const n = 300; // more than the pool keeps (MAX_FREE_PENDING), so some reactions are made anew
+    const n = 300; // more than the pool keeps (MAX_FREE_REACTIONS, 256), so some reactions are made anew
     const results: Promise<string>[] = [];
     for (let i = 0; i < n; i++) results.push(t.sendToPeer(`p${i % 3}`, { type: 'a', payload: new Uint8Array(1 + (i % 3)) }));
     for (let round = 0; round < 2; round++) {
