@@ -359,8 +359,8 @@ export const tcpThroughputSection: Section = {
         ctx.log(`tcp: ${bytes} B messages, ${k} per round, ${warmupRounds} warm-up + ${rounds} rounds`);
         // No full GC before each case's round (the harness default): it made V8 throw away the
         // optimised code of Node's own net and stream functions every round (code depending on
-        // objects the GC freed), so every round re-optimised them, which doubled the CPU of a round
-        // and spread the A/A control by +-4 % (measured; +-1.5 % without). The cases' garbage is
+        // objects the GC freed), so every round re-optimised them: more CPU per round, and a far
+        // wider spread of the A/A control between processes (docs/performance.md). The cases' garbage is
         // Node's own, alike in every case: the instrumentation allocates nothing per message here.
         const timings = await runInterleaved(cases, { rounds, warmupRounds, gcBetweenCases: false, order: 'shuffle', log: ctx.log });
         const base = withChargedCollection(timings.find((t) => t.name === 'plain')!);
