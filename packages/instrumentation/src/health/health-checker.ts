@@ -2,7 +2,7 @@ import { diag } from '@opentelemetry/api';
 import type { P2pMonitor } from '../monitor/types.js';
 import { ConnectionQuality, show, type ConnectionQualityOptions, type ConnectionQualitySnapshot } from './connection-quality.js';
 import { PeerQualityTable } from './peer-table.js';
-import { timedPing, type PingFunction, type PingOutcome } from './timed-ping.js';
+import { StopScope, timedPing, type PingFunction, type PingOutcome } from './timed-ping.js';
 import { REAL_TIMERS, schedule, type HealthCheckTimers } from './timers.js';
 
 export interface HealthCheckerOptions {
@@ -89,7 +89,7 @@ export class P2pHealthChecker {
   private readonly table: PeerQualityTable;
   private readonly warned = new Set<Problem>();
   /** Replaced at each stop(): aborting it ends every ping of the rounds started before. */
-  private stopController = new AbortController();
+  private stopScope = new StopScope();
   private active = false;
   private timer: { handle: unknown } | undefined;
   private round: Promise<void> | undefined;
@@ -156,8 +156,8 @@ export class P2pHealthChecker {
       this.clearTimer(this.timer.handle);
       this.timer = undefined;
     }
-    const stopping = this.stopController;
-    this.stopController = new AbortController();
+    const stopping = this.stopScope;
+    this.stopScope = new StopScope();
     this.round = undefined;
     stopping.abort();
   }
@@ -168,7 +168,7 @@ export class P2pHealthChecker {
    */
   checkNow(): Promise<void> {
     if (this.round !== undefined) return this.round;
-    const round: Promise<void> = this.runRound(this.stopController.signal).then(
+    const round: Promise<void> = this.runRound(this.stopScope).then(
       () => this.endRound(round),
       (e: unknown) => {
         this.report('round', e);
@@ -203,13 +203,13 @@ export class P2pHealthChecker {
   }
 
   private scheduleNext(): void {
-    const signal = this.stopController.signal;
+    const scope = this.stopScope;
     const timer: { handle: unknown } = { handle: undefined };
     const fire = (): void => {
       if (this.timer === timer) this.timer = undefined;
       void this.checkNow().then(() => {
         // A stop() (and maybe a start()) since this timer was set owns the schedule now.
-        if (this.active && this.timer === undefined && signal === this.stopController.signal) this.scheduleNext();
+        if (this.active && this.timer === undefined && scope === this.stopScope) this.scheduleNext();
       });
     };
     try {
@@ -231,16 +231,16 @@ export class P2pHealthChecker {
     return this.intervalMs * (1 + this.jitter * (2 * r - 1));
   }
 
-  private async runRound(signal: AbortSignal): Promise<void> {
+  private async runRound(stop: StopScope): Promise<void> {
     const peers = this.collectPeers();
-    if (peers === undefined || signal.aborted) return;
+    if (peers === undefined || stop.aborted) return;
     this.table.beginRound(peers);
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < peers.length && !signal.aborted) {
+      while (next < peers.length && !stop.aborted) {
         const peerId = peers[next++] as string;
-        const outcome = await timedPing(this.ping, peerId, { timeoutMs: this.timeoutMs, timers: this.timers, now: this.now, stopSignal: signal });
-        if (outcome.kind !== 'stopped' && !signal.aborted) this.apply(peerId, outcome);
+        const outcome = await timedPing(this.ping, peerId, { timeoutMs: this.timeoutMs, timers: this.timers, now: this.now, stop });
+        if (outcome.kind !== 'stopped' && !stop.aborted) this.apply(peerId, outcome);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, peers.length) }, worker));

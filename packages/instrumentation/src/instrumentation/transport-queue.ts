@@ -31,6 +31,9 @@ export function emitterMethods(value: unknown): { add: Function; remove: Functio
   return typeof add === 'function' && typeof remove === 'function' ? { add, remove } : undefined;
 }
 
+/** Depth records kept before drained ones are swept. */
+const SWEEP_MIN = 1_024;
+
 /** What the monitor accepts as an amount (see InputNormalizer.amount). */
 const isAmount = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= MAX_AMOUNT;
 
@@ -39,12 +42,20 @@ const isAmount = (v: unknown): v is number => typeof v === 'number' && v >= 0 &&
  * their order), never throw into the queue's emit, and are removed by the returned function.
  * What is still queued at removal is taken out of the buffered gauges then: once we stop
  * listening we would never see those messages leave, and a frozen depth would keep a
- * buffer-high alert firing. Per-peer depth is kept for that only while non-zero.
+ * buffer-high alert firing. A peer's depth record stays when it drains to zero (a queue that
+ * empties after every message would otherwise allocate a record and churn the map per message);
+ * drained records are swept when the map doubles past what the last sweep kept (at least
+ * SWEEP_MIN), so the map is bounded by about twice the peers with something queued.
  */
 export function subscribeQueue(queue: unknown, ctx: InstrumentationContext): (() => void) | undefined {
   const methods = emitterMethods(queue);
   if (methods === undefined) return undefined;
   const depth = new Map<unknown, { messages: number; bytes: number }>();
+  let sweepAt = SWEEP_MIN;
+  const sweep = (): void => {
+    for (const [peerId, d] of depth) if (d.messages <= 0) depth.delete(peerId);
+    sweepAt = Math.max(SWEEP_MIN, 2 * depth.size);
+  };
   // Listeners the queue refuses to remove (its off() throws) stay on it: inert once unsubscribed.
   let live = true;
   // Fixed arity (the events carry at most three arguments): no argument array per event.
@@ -64,8 +75,10 @@ export function subscribeQueue(queue: unknown, ctx: InstrumentationContext): (()
       ctx.monitor.recordBufferEnqueue(peerId, bytes as number);
       if (!isAmount(bytes)) return; // the monitor dropped it: so do we
       const d = depth.get(peerId);
-      if (d === undefined) depth.set(peerId, { messages: 1, bytes });
-      else {
+      if (d === undefined) {
+        if (depth.size >= sweepAt) sweep();
+        depth.set(peerId, { messages: 1, bytes });
+      } else {
         d.messages++;
         d.bytes += bytes;
       }
@@ -74,10 +87,9 @@ export function subscribeQueue(queue: unknown, ctx: InstrumentationContext): (()
       const peerId = toPeerKey(id);
       ctx.monitor.recordBufferDequeue(peerId, bytes as number, delayMs as number | undefined);
       const d = depth.get(peerId);
-      if (d === undefined || !isAmount(bytes)) return;
+      if (d === undefined || d.messages <= 0 || !isAmount(bytes)) return;
       d.messages--;
-      d.bytes = Math.max(0, d.bytes - bytes);
-      if (d.messages <= 0) depth.delete(peerId);
+      d.bytes = d.messages === 0 ? 0 : Math.max(0, d.bytes - bytes);
     }),
     overflow: guard((id: unknown) => ctx.monitor.recordBufferOverflow(toPeerKey(id))),
   };

@@ -323,6 +323,31 @@ describe('P2pHealthChecker: what a round records', () => {
 });
 
 describe('P2pHealthChecker: stop()', () => {
+  it('aborts only the pings in flight: a ping that ended keeps its signal unaborted, whatever the count', async () => {
+    const done: AbortSignal[] = [];
+    const hanging: AbortSignal[] = [];
+    const peers = Array.from({ length: 50 }, (_, i) => `peer${i}`);
+    const h = harness(
+      {
+        intervalMs: 1000,
+        ping: (peer, signal) => {
+          if (peer === 'peer49') return hangingPing(hanging)(peer, signal);
+          done.push(signal);
+          return 10;
+        },
+      },
+      () => peers,
+    );
+    h.checker.start();
+    await h.timers.advance(1000);
+    await h.timers.advance(1000);
+    expect(done).toHaveLength(49);
+    expect(hanging).toHaveLength(1);
+    h.checker.stop();
+    expect(hanging[0]!.aborted).toBe(true);
+    expect(done.filter((s) => s.aborted)).toHaveLength(0);
+  });
+
   it('aborts pings in flight, clears every timer, records nothing more and settles checkNow()', async () => {
     const signals: AbortSignal[] = [];
     const h = harness({ intervalMs: 1000, ping: hangingPing(signals) }, () => [A, B]);

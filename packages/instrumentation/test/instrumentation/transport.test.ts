@@ -496,6 +496,31 @@ describe('transport: send queue', () => {
     await h.shutdown();
   });
 
+  it('keeps the queued depth right across sweeps of drained peers (thousands of peers come and go)', async () => {
+    const h = harness();
+    const queue = new EventEmitter();
+    const t = { sendToPeer: () => undefined, onMessage: () => undefined, queue };
+    h.inst.instrumentTransport(t);
+    const held = ['held-0', 'held-1', 'held-2'];
+    for (const peer of held) queue.emit('enqueue', peer, 7), queue.emit('enqueue', peer, 3);
+    // Each drained peer leaves a record at zero; past 1,024 of them they are swept.
+    for (let i = 0; i < 3_000; i++) {
+      queue.emit('enqueue', `p${i}`, 1);
+      queue.emit('dequeue', `p${i}`, 1);
+      if (i === 1_500) queue.emit('dequeue', 'held-2', 3); // one message of a held peer leaves mid-way
+    }
+    queue.emit('enqueue', 'p5', 4); // drained and swept long ago, queued again
+    queue.emit('dequeue', 'p5', 4); // its record is back: leaves normally
+    queue.emit('dequeue', 'p5', 4); // a dequeue without its enqueue: ignored, as before
+    let rm = await h.collect();
+    expect(held.map((peer) => valueOf(rm, 'bufferedMessages', { peer_id: peer }))).toEqual([2, 2, 1]);
+    h.inst.uninstrument(t);
+    rm = await h.collect();
+    expect(held.map((peer) => valueOf(rm, 'bufferedMessages', { peer_id: peer }))).toEqual([0, 0, 0]);
+    expect(held.map((peer) => valueOf(rm, 'bufferedBytes', { peer_id: peer }))).toEqual([0, 0, 0]);
+    await h.shutdown();
+  });
+
   it('a throwing options.queue is an internal error: the rest is instrumented and restorable', async () => {
     const h = harness();
     const send = () => 'sent';
