@@ -18,9 +18,11 @@ export class Topology {
     if (a === b) return true;
     const missing = (this.adjacency.has(a) ? 0 : 1) + (this.adjacency.has(b) ? 0 : 1);
     if (this.adjacency.size + missing > this.maxNodes) return false;
-    this.neighbours(a).add(b);
+    const na = this.neighbours(a);
+    const known = na.size;
+    na.add(b);
     this.neighbours(b).add(a);
-    this.dirty = true;
+    if (na.size !== known) this.dirty = true; // a link seen again (a snapshot republished) costs no search
     return true;
   }
 
@@ -49,34 +51,44 @@ export class Topology {
     return this.diameterHops;
   }
 
+  /**
+   * The graph as arrays (nodes numbered in insertion order, neighbours in CSR form) and one
+   * breadth-first search per node over typed arrays: nodes × links steps, without a Map per
+   * search.
+   */
   private refresh(): void {
     if (!this.dirty) return;
     this.dirty = false;
+    const ids = [...this.adjacency.keys()];
+    const n = ids.length;
+    const index = new Map<string, number>();
+    for (let i = 0; i < n; i++) index.set(ids[i] as string, i);
+    const offsets = new Int32Array(n + 1);
+    let links = 0;
+    for (let i = 0; i < n; i++) {
+      offsets[i] = links;
+      links += (this.adjacency.get(ids[i] as string) as Set<string>).size;
+    }
+    offsets[n] = links;
+    const edges = new Int32Array(links);
+    let e = 0;
+    for (const neighbours of this.adjacency.values()) for (const next of neighbours) edges[e++] = index.get(next) as number;
+    const dist = new Int32Array(n);
+    const order = new Int32Array(n);
     let diameter = 0;
-    for (const node of this.adjacency.keys()) {
-      const dist = this.bfs(node);
-      for (const d of dist.values()) if (d > diameter) diameter = d;
+    for (let from = 0; from < n; from++) {
+      const farthest = dist[order[search(from, offsets, edges, dist, order) - 1] as number] as number;
+      if (farthest > diameter) diameter = farthest;
     }
     this.diameterHops = diameter;
-    const local = this.localId;
-    this.distances = local !== undefined && this.adjacency.has(local) ? this.bfs(local) : new Map();
-    this.distances.delete(local as string);
-  }
-
-  private bfs(from: string): Map<string, number> {
-    const dist = new Map<string, number>([[from, 0]]);
-    const queue = [from];
-    for (let head = 0; head < queue.length; head++) {
-      const node = queue[head] as string;
-      const d = (dist.get(node) as number) + 1;
-      for (const next of this.adjacency.get(node) ?? []) {
-        if (!dist.has(next)) {
-          dist.set(next, d);
-          queue.push(next);
-        }
-      }
+    const distances = new Map<string, number>();
+    const local = this.localId === undefined ? undefined : index.get(this.localId);
+    if (local !== undefined) {
+      const reached = search(local, offsets, edges, dist, order);
+      // Visit order (as the labels were handed out before); the local node itself left out.
+      for (let k = 1; k < reached; k++) distances.set(ids[order[k] as number] as string, dist[order[k] as number] as number);
     }
-    return dist;
+    this.distances = distances;
   }
 
   private neighbours(id: string): Set<string> {
@@ -84,4 +96,25 @@ export class Topology {
     if (set === undefined) this.adjacency.set(id, (set = new Set()));
     return set;
   }
+}
+
+/** Breadth-first search from `from`: fills dist (hops, -1 when unreached) and order (visit order); returns the number of nodes reached. */
+function search(from: number, offsets: Int32Array, edges: Int32Array, dist: Int32Array, order: Int32Array): number {
+  dist.fill(-1);
+  dist[from] = 0;
+  order[0] = from;
+  let tail = 1;
+  for (let head = 0; head < tail; head++) {
+    const node = order[head] as number;
+    const d = (dist[node] as number) + 1;
+    const end = offsets[node + 1] as number;
+    for (let k = offsets[node] as number; k < end; k++) {
+      const next = edges[k] as number;
+      if (dist[next] === -1) {
+        dist[next] = d;
+        order[tail++] = next;
+      }
+    }
+  }
+  return tail;
 }
