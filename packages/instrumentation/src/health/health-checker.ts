@@ -2,7 +2,7 @@ import { diag } from '@opentelemetry/api';
 import type { P2pMonitor } from '../monitor/types.js';
 import { ConnectionQuality, show, type ConnectionQualityOptions, type ConnectionQualitySnapshot } from './connection-quality.js';
 import { PeerQualityTable } from './peer-table.js';
-import { StopScope, timedPing, type PingFunction, type PingOutcome } from './timed-ping.js';
+import { StopScope, timedPing, type PingFunction, type PingOutcome, type SignalLease } from './timed-ping.js';
 import { REAL_TIMERS, schedule, type HealthCheckTimers } from './timers.js';
 
 export interface HealthCheckerOptions {
@@ -236,10 +236,13 @@ export class P2pHealthChecker {
     if (peers === undefined || stop.aborted) return;
     this.table.beginRound(peers);
     let next = 0;
+    const options = { timeoutMs: this.timeoutMs, timers: this.timers, now: this.now, stop };
     const worker = async (): Promise<void> => {
+      // A worker's pings run one after the other: they share a signal until one is aborted.
+      const lease: SignalLease = { controller: undefined };
       while (next < peers.length && !stop.aborted) {
         const peerId = peers[next++] as string;
-        const outcome = await timedPing(this.ping, peerId, { timeoutMs: this.timeoutMs, timers: this.timers, now: this.now, stop });
+        const outcome = await timedPing(this.ping, peerId, options, lease);
         if (outcome.kind !== 'stopped' && !stop.aborted) this.apply(peerId, outcome);
       }
     };

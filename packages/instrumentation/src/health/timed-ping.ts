@@ -3,7 +3,8 @@ import { schedule, type HealthCheckTimers } from './timers.js';
 /**
  * The application's ping: resolves with the RTT in milliseconds, or with nothing to let the
  * checker time the call itself. Should stop work when `signal` aborts (timeout or stop()); one
- * that ignores the signal is abandoned, its late result discarded.
+ * that ignores the signal is abandoned, its late result discarded. Consecutive pings may share a
+ * signal (see SignalLease): remove abort listeners when the ping settles.
  */
 export type PingFunction = (peerId: string, signal: AbortSignal) => Promise<number | void> | number | void;
 
@@ -57,16 +58,30 @@ export interface TimedPingOptions {
 }
 
 /**
+ * The abort controller a sequence of pings shares (one worker of a round pings one peer after the
+ * other): the next ping gets the same signal until one is aborted, then a new one. On Node 20 an
+ * AbortSignal costs microseconds to create and outlives a young-generation collection; one per
+ * ping was most of the checker's cost and garbage.
+ */
+export interface SignalLease {
+  controller: AbortController | undefined;
+}
+
+/**
  * Runs one ping under a timeout. Never rejects: a throw, a rejection, a timeout or a stop all
  * become an outcome. The first of them wins; whatever the ping does later is ignored.
  */
-export function timedPing(ping: PingFunction, peerId: string, o: TimedPingOptions): Promise<PingOutcome> {
+export function timedPing(ping: PingFunction, peerId: string, o: TimedPingOptions, lease: SignalLease = { controller: undefined }): Promise<PingOutcome> {
   return new Promise((resolve) => {
     if (o.stop.aborted) {
       resolve({ kind: 'stopped' });
       return;
     }
-    const controller = new AbortController();
+    const controller = (lease.controller ??= new AbortController());
+    const abort = (reason: unknown): void => {
+      if (lease.controller === controller) lease.controller = undefined; // an aborted signal is never handed out again
+      controller.abort(reason);
+    };
     let settled = false;
     let timer: unknown;
     const finish = (outcome: PingOutcome): void => {
@@ -83,7 +98,7 @@ export function timedPing(ping: PingFunction, peerId: string, o: TimedPingOption
     };
     const onStop = (): void => {
       finish({ kind: 'stopped' });
-      controller.abort(o.stop.reason);
+      abort(o.stop.reason);
     };
     o.stop.add(onStop);
     timer = schedule(
@@ -91,7 +106,7 @@ export function timedPing(ping: PingFunction, peerId: string, o: TimedPingOption
       () => {
         // Settle before aborting: a ping rejecting on abort must not turn the timeout into 'other'.
         finish({ kind: 'failure', errorType: 'timeout' });
-        controller.abort(timeoutError(o.timeoutMs));
+        abort(timeoutError(o.timeoutMs));
       },
       o.timeoutMs,
     );

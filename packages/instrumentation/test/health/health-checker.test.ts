@@ -323,13 +323,14 @@ describe('P2pHealthChecker: what a round records', () => {
 });
 
 describe('P2pHealthChecker: stop()', () => {
-  it('aborts only the pings in flight: a ping that ended keeps its signal unaborted, whatever the count', async () => {
+  it("a worker's pings share one signal; stop() aborts the one in flight, not those of workers that are done", async () => {
     const done: AbortSignal[] = [];
     const hanging: AbortSignal[] = [];
     const peers = Array.from({ length: 50 }, (_, i) => `peer${i}`);
     const h = harness(
       {
         intervalMs: 1000,
+        concurrency: 4,
         ping: (peer, signal) => {
           if (peer === 'peer49') return hangingPing(hanging)(peer, signal);
           done.push(signal);
@@ -340,12 +341,36 @@ describe('P2pHealthChecker: stop()', () => {
     );
     h.checker.start();
     await h.timers.advance(1000);
-    await h.timers.advance(1000);
     expect(done).toHaveLength(49);
-    expect(hanging).toHaveLength(1);
+    const distinct = new Set(done);
+    expect(distinct.size).toBeLessThanOrEqual(4); // one per worker, not one per ping
     h.checker.stop();
     expect(hanging[0]!.aborted).toBe(true);
-    expect(done.filter((s) => s.aborted)).toHaveLength(0);
+    expect([...distinct].filter((s) => s !== hanging[0] && s.aborted)).toHaveLength(0);
+  });
+
+  it('a signal aborted by a timeout is never handed to another ping', async () => {
+    const signals: AbortSignal[] = [];
+    const h = harness(
+      {
+        intervalMs: 1000,
+        timeoutMs: 100,
+        concurrency: 1,
+        ping: (peer, signal) => {
+          signals.push(signal);
+          return peer === A ? hangingPing([])(peer, signal) : 10;
+        },
+      },
+      () => [A, B, C],
+    );
+    h.checker.start();
+    await h.timers.advance(1100);
+    expect(signals).toHaveLength(3);
+    expect(signals[0]!.aborted).toBe(true);
+    expect(signals[1]).not.toBe(signals[0]);
+    expect(signals[1]!.aborted).toBe(false);
+    expect(signals[2]).toBe(signals[1]); // B's ended normally: C gets the same signal
+    h.checker.stop();
   });
 
   it('aborts pings in flight, clears every timer, records nothing more and settles checkNow()', async () => {
