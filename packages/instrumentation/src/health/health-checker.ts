@@ -93,6 +93,8 @@ export class P2pHealthChecker {
   private active = false;
   private timer: { handle: unknown } | undefined;
   private round: Promise<void> | undefined;
+  /** The abort controllers of the worker slots (at most `concurrency`), kept across rounds. */
+  private readonly leases: SignalLease[] = [];
 
   /** Throws a TypeError naming the option when the configuration is invalid. */
   constructor(options: HealthCheckerOptions) {
@@ -237,9 +239,10 @@ export class P2pHealthChecker {
     this.table.beginRound(peers);
     let next = 0;
     const options = { timeoutMs: this.timeoutMs, timers: this.timers, now: this.now, stop };
-    const worker = async (): Promise<void> => {
-      // A worker's pings run one after the other: they share a signal until one is aborted.
-      const lease: SignalLease = { controller: undefined };
+    const worker = async (_: unknown, slot: number): Promise<void> => {
+      // Worker `slot` of every round pings one peer after the other, and rounds never overlap: its
+      // pings share a signal until one is aborted.
+      const lease = (this.leases[slot] ??= { controller: undefined });
       while (next < peers.length && !stop.aborted) {
         const peerId = peers[next++] as string;
         const outcome = await timedPing(this.ping, peerId, options, lease);

@@ -58,8 +58,8 @@ export interface TimedPingOptions {
 }
 
 /**
- * The abort controller a sequence of pings shares (one worker of a round pings one peer after the
- * other): the next ping gets the same signal until one is aborted, then a new one. On Node 20 an
+ * The abort controller a sequence of pings shares (a worker slot pings one peer after the other,
+ * round after round): the next ping gets the same signal until one is aborted, then a new one. On Node 20 an
  * AbortSignal costs microseconds to create and outlives a young-generation collection; one per
  * ping was most of the checker's cost and garbage.
  */

@@ -349,6 +349,21 @@ describe('P2pHealthChecker: stop()', () => {
     expect([...distinct].filter((s) => s !== hanging[0] && s.aborted)).toHaveLength(0);
   });
 
+  it('rounds reuse the signals of the rounds before (one per worker slot), and a stop does not leave them aborted', async () => {
+    const signals: AbortSignal[] = [];
+    const h = harness({ intervalMs: 1000, jitter: 0, ping: (_peer, signal) => (signals.push(signal), 10) }, () => [A, B]);
+    h.checker.start();
+    await h.timers.advance(3000);
+    expect(signals).toHaveLength(6);
+    expect(new Set(signals).size).toBe(2);
+    h.checker.stop();
+    h.checker.start();
+    await h.timers.advance(1000);
+    expect(signals).toHaveLength(8);
+    expect(signals.every((s) => !s.aborted)).toBe(true);
+    h.checker.stop();
+  });
+
   it('a signal aborted by a timeout is never handed to another ping', async () => {
     const signals: AbortSignal[] = [];
     const h = harness(
