@@ -732,9 +732,9 @@ describe('transport: restore', () => {
     await h.shutdown();
   });
 
-  // Fails until P2pInstrumentation.disable() restores the objects before super.disable() shadows
-  // the record methods: the records restore() makes (pending acks, queue drain) are lost now.
-  // When it passes, turn it into a plain `it`.
+  // Guards the order in P2pInstrumentation.disable(): the objects are restored before
+  // super.disable() shadows the record methods, so the records restore() makes (pending acks,
+  // queue drain) are kept.
   it('disable() records what restore() settles: pending acks and the queued depth', async () => {
     const h = harness();
     const a = h.network.join(A);
