@@ -59,9 +59,9 @@ export interface TimedPingOptions {
 
 /**
  * The abort controller a sequence of pings shares (a worker slot pings one peer after the other,
- * round after round): the next ping gets the same signal until one is aborted, then a new one. On Node 20 an
- * AbortSignal costs microseconds to create and outlives a young-generation collection; one per
- * ping was most of the checker's cost and garbage.
+ * round after round): the next ping gets the same signal until one is aborted, then a new one.
+ * On Node 20 an AbortSignal costs microseconds to create and outlives a young-generation
+ * collection; one per ping was a large share of the checker's cost and long-lived garbage.
  */
 export interface SignalLease {
   controller: AbortController | undefined;
