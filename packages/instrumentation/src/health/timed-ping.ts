@@ -17,7 +17,7 @@ export type PingOutcome =
 
 /**
  * What stop() ends: every ping started under it. Pings register here rather than as listeners of
- * an AbortSignal: adding and removing an EventTarget listener per ping was most of a ping's cost.
+ * an AbortSignal: adding and removing an EventTarget listener per ping costs more than a Set.
  */
 export class StopScope {
   private readonly controller = new AbortController();
