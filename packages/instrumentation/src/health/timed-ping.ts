@@ -1,10 +1,11 @@
+import { getEventListeners } from 'node:events';
 import { schedule, type HealthCheckTimers } from './timers.js';
 
 /**
  * The application's ping: resolves with the RTT in milliseconds, or with nothing to let the
  * checker time the call itself. Should stop work when `signal` aborts (timeout or stop()); one
  * that ignores the signal is abandoned, its late result discarded. Consecutive pings may share a
- * signal (see SignalLease): remove abort listeners when the ping settles.
+ * signal (see SignalLease) when the earlier one left no abort listener on it.
  */
 export type PingFunction = (peerId: string, signal: AbortSignal) => Promise<number | void> | number | void;
 
@@ -59,7 +60,8 @@ export interface TimedPingOptions {
 
 /**
  * The abort controller a sequence of pings shares (a worker slot pings one peer after the other,
- * round after round): the next ping gets the same signal until one is aborted, then a new one.
+ * round after round): the next ping gets the same signal until one is aborted, or until a ping
+ * settles leaving an abort listener on it (which would otherwise pile up), then a new one.
  * On Node 20 an AbortSignal costs microseconds to create and outlives a young-generation
  * collection; one per ping was a large share of the checker's cost and long-lived garbage.
  */
@@ -94,6 +96,8 @@ export function timedPing(ping: PingFunction, peerId: string, o: TimedPingOption
       }
       // The stop scope lives as long as the checker runs: an entry left per ping would leak.
       o.stop.remove(onStop);
+      // A ping that left an abort listener on its signal would pile them up on a shared one.
+      if (lease.controller === controller && hasAbortListeners(controller.signal)) lease.controller = undefined;
       resolve(outcome);
     };
     const onStop = (): void => {
@@ -122,6 +126,15 @@ export function timedPing(ping: PingFunction, peerId: string, o: TimedPingOption
       (error: unknown) => finish({ kind: 'failure', errorType: isTimeout(error) ? 'timeout' : 'other', error }),
     );
   });
+}
+
+/** Whether anything still listens for the signal's abort (onabort included); true when that cannot be told. */
+function hasAbortListeners(signal: AbortSignal): boolean {
+  try {
+    return getEventListeners(signal, 'abort').length > 0;
+  } catch {
+    return true;
+  }
 }
 
 function timeoutError(ms: number): Error {

@@ -364,6 +364,34 @@ describe('P2pHealthChecker: stop()', () => {
     h.checker.stop();
   });
 
+  it('a ping that leaves an abort listener on its signal gets a new one next time: listeners never pile up', async () => {
+    const { getEventListeners } = await import('node:events');
+    const signals: AbortSignal[] = [];
+    const h = harness(
+      {
+        intervalMs: 1000,
+        jitter: 0,
+        concurrency: 1,
+        ping: (peer, signal) => {
+          signals.push(signal);
+          // A adds a listener it never removes; B sets onabort.
+          if (peer === A) signal.addEventListener('abort', () => undefined);
+          else if (peer === B) signal.onabort = () => undefined;
+          return 10;
+        },
+      },
+      () => [A, B, C],
+    );
+    h.checker.start();
+    await h.timers.advance(5000);
+    expect(signals).toHaveLength(15);
+    // Each round: A gets a fresh signal and leaves a listener; B a fresh one (onabort); C a fresh
+    // one it leaves clean, which the next round's A gets.
+    expect(new Set(signals).size).toBe(11);
+    expect(Math.max(...signals.map((s) => getEventListeners(s, 'abort').length))).toBe(1);
+    h.checker.stop();
+  });
+
   it('a signal aborted by a timeout is never handed to another ping', async () => {
     const signals: AbortSignal[] = [];
     const h = harness(
