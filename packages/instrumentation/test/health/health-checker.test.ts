@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import fc from 'fast-check';
 import { RecordingP2pMonitor, type P2pMonitor } from '../../src/index.js';
@@ -365,7 +366,6 @@ describe('P2pHealthChecker: stop()', () => {
   });
 
   it('a ping that leaves an abort listener on its signal gets a new one next time: listeners never pile up', async () => {
-    const { getEventListeners } = await import('node:events');
     const signals: AbortSignal[] = [];
     const h = harness(
       {
