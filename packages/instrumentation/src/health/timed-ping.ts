@@ -21,16 +21,10 @@ export type PingOutcome =
  * an AbortSignal: adding and removing an EventTarget listener per ping costs more than a Set.
  */
 export class StopScope {
-  private readonly controller = new AbortController();
+  aborted = false;
+  /** What the pings' signals are aborted with, as an aborted AbortSignal's default reason. */
+  reason: unknown = undefined;
   private readonly pings = new Set<() => void>();
-
-  get aborted(): boolean {
-    return this.controller.signal.aborted;
-  }
-
-  get reason(): unknown {
-    return this.controller.signal.reason;
-  }
 
   /** Calls `onStop` at abort(), unless removed before. */
   add(onStop: () => void): void {
@@ -44,7 +38,8 @@ export class StopScope {
   /** Ends every ping registered, in the order they started. */
   abort(): void {
     if (this.aborted) return;
-    this.controller.abort();
+    this.aborted = true;
+    this.reason = new DOMException('This operation was aborted', 'AbortError');
     for (const onStop of this.pings) onStop();
     this.pings.clear();
   }
@@ -73,7 +68,7 @@ export interface SignalLease {
  * Runs one ping under a timeout. Never rejects: a throw, a rejection, a timeout or a stop all
  * become an outcome. The first of them wins; whatever the ping does later is ignored.
  */
-export function timedPing(ping: PingFunction, peerId: string, o: TimedPingOptions, lease: SignalLease = { controller: undefined }): Promise<PingOutcome> {
+export function timedPing(ping: PingFunction, peerId: string, o: TimedPingOptions, lease: SignalLease): Promise<PingOutcome> {
   return new Promise((resolve) => {
     if (o.stop.aborted) {
       resolve({ kind: 'stopped' });

@@ -426,6 +426,7 @@ describe('P2pHealthChecker: stop()', () => {
     expect(h.timers.active).toBe(2); // the two ping timeouts
     h.checker.stop();
     expect(signals.every((s) => s.aborted)).toBe(true);
+    expect(signals.map((s) => (s.reason as Error).name)).toEqual(['AbortError', 'AbortError']);
     expect(h.timers.active).toBe(0);
     await expect(pending).resolves.toBeUndefined();
     await h.timers.advance(60_000);
