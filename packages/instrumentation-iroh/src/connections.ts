@@ -2,6 +2,7 @@ import { DIRECTIONS, type Direction, type P2pMonitor } from '@p2p-otel/instrumen
 import type { HookErrorSink } from './hook-error.js';
 import { abnormalCloseType, alpnLabel } from './iroh-errors.js';
 import type { IrohConnectionLike, PathKind, PathSnapshotLike } from './iroh-types.js';
+import type { StreamDrop } from './streams.js';
 
 /** A change of the path a connection sends on, as seen at one collection. */
 export interface IrohPathChange {
@@ -45,6 +46,8 @@ export interface TrackedConnection {
   sampled: boolean;
   /** Open streams by direction index (DIRECTIONS: inbound 0, outbound 1). */
   readonly streams: [number, number];
+  /** Set by the StreamTracker at the first stream: what its finalizer gets, per direction index. */
+  streamDrops?: readonly [StreamDrop, StreamDrop];
 }
 
 /**

@@ -103,3 +103,27 @@ it('a stream finished before it was collected is not closed twice; clear() forge
   tracker.opened(entry, 'uni', 'inbound', uni); // followed afresh
   expect(entry.streams).toEqual([2, 0]);
 });
+
+it("a stream's finalizer registration holds nothing of the stream: a per-connection value, the root as its token", () => {
+  // A registration lives in V8's old generation until a full GC: a per-stream value held by it
+  // would survive every scavenge (streams.ts, Cost). Unregistered by the token when it closes.
+  const register = jest.spyOn(FinalizationRegistry.prototype, 'register');
+  const unregister = jest.spyOn(FinalizationRegistry.prototype, 'unregister');
+  try {
+    const { tracker, entry } = setUp();
+    const streams = [{}, {}, {}];
+    tracker.opened(entry, 'bi', 'outbound', streams[0]);
+    tracker.opened(entry, 'uni', 'outbound', streams[1]);
+    tracker.opened(entry, 'bi', 'inbound', streams[2]);
+    expect(register.mock.calls.map(([target, , token]) => [target, token])).toEqual(streams.map((s) => [s, s]));
+    const held = register.mock.calls.map(([, value]) => value);
+    expect(held[0]).toBe(held[1]); // same connection and direction: the same value
+    expect(held[0]).toEqual({ entry, direction: 1 });
+    expect(held[2]).toEqual({ entry, direction: 0 });
+    tracker.halfDone(streams[1], 'send');
+    expect(unregister.mock.calls).toEqual([[streams[1]]]);
+  } finally {
+    register.mockRestore();
+    unregister.mockRestore();
+  }
+});
