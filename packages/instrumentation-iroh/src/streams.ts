@@ -1,6 +1,7 @@
 import { DIRECTIONS, type Direction, type P2pMonitor } from '@p2p-otel/instrumentation';
 import type { TrackedConnection } from './connections.js';
 import type { HookErrorSink } from './hook-error.js';
+import { createStamp, type Stamp } from './private-stamp.js';
 
 /**
  * Open QUIC streams per peer and direction (p2p_quic_streams): outbound from openBi/openUni,
@@ -21,10 +22,10 @@ import type { HookErrorSink } from './hook-error.js';
  * from the stream objects; a connection holds two counters and two StreamDrops.
  *
  * Cost (the per-stream path, measured by `pnpm bench --only iroh-echo`): a stream's record hangs
- * off its JS objects under a non-enumerable symbol of this tracker (a WeakMap entry per object
- * costed ephemeron work in every GC): the record itself on the root object (the BiStream, or the
- * uni stream itself), a small tag naming the record and the root on each half (one property
- * definition per object, the costly part). One finalizer is registered per stream, on its root:
+ * off its JS objects in a private field of this tracker's stamp (private-stamp.ts; a WeakMap entry
+ * per object costed ephemeron work in every GC, a hidden symbol property a runtime call per
+ * object): the record itself on the root object (the BiStream, or the uni stream itself), a small
+ * tag naming the record and the root on each half. One finalizer is registered per stream, on its root:
  * each half taken from a BiStream holds the BiStream through its tag, so the root is collected
  * only after every half. A half thus keeps its BiStream (and
  * the other half's native handle) alive while the application holds it; Iroh's drop-time finish or
@@ -54,7 +55,7 @@ export interface StreamDrop {
 }
 
 interface StreamRecord {
-  /** Itself: what the tracker's symbol holds, on a root object or in a half's tag, has a `stream`. */
+  /** Itself: what the tracker's stamp holds, on a root object or in a half's tag, has a `stream`. */
   readonly stream: StreamRecord;
   readonly entry: TrackedConnection;
   readonly direction: number;
@@ -65,8 +66,6 @@ interface StreamRecord {
   closed: boolean;
 }
 
-const HIDDEN: PropertyDescriptor = { value: undefined, writable: true, enumerable: false, configurable: true };
-
 /** On a half taken from a BiStream: its stream, and the BiStream (keeps the finalized root alive). */
 interface HalfTag {
   readonly stream: StreamRecord;
@@ -75,10 +74,10 @@ interface HalfTag {
 
 export class StreamTracker {
   /**
-   * Holds the StreamRecord on a followed root object, a HalfTag on a followed half; a new symbol
+   * Holds the StreamRecord on a followed root object, a HalfTag on a followed half; a new stamp
    * on clear() forgets them all.
    */
-  private recordKey = Symbol('p2p-otel.iroh.stream');
+  private stamp: Stamp<StreamRecord | HalfTag> = createStamp();
   private readonly registry: FinalizationRegistry<StreamDrop>;
 
   constructor(
@@ -110,7 +109,7 @@ export class StreamTracker {
       closed: false,
     };
     record.stream = record;
-    if (!this.hide(stream, this.recordKey, record)) return; // a frozen object: not followed
+    if (!this.stamp.set(stream, record)) return; // a frozen object: not followed
     entry.streams[d]!++;
     this.monitor().recordQuicStreamOpened(entry.peer, direction);
     const drops = (entry.streamDrops ??= [
@@ -127,7 +126,7 @@ export class StreamTracker {
     // A closed stream's halves have nothing left to record: not followed.
     if (record === undefined || record.closed || this.recordOf(half) !== undefined) return;
     const tag: HalfTag = { stream: record, root: bi };
-    this.hide(half, this.recordKey, tag);
+    this.stamp.set(half, tag);
   }
 
   /** The half `self` (a SendStream or RecvStream) is done. */
@@ -142,19 +141,11 @@ export class StreamTracker {
 
   /** Forgets every stream (the instrumentation was disabled). */
   clear(): void {
-    this.recordKey = Symbol('p2p-otel.iroh.stream');
+    this.stamp = createStamp();
   }
 
   private recordOf(object: object): StreamRecord | undefined {
-    return (object as Record<symbol, StreamRecord | HalfTag | undefined>)[this.recordKey]?.stream;
-  }
-
-  /** Defines `key` on `object`, hidden from enumeration and spreads; false if the object refuses it. */
-  private hide(object: object, key: symbol, value: unknown): boolean {
-    HIDDEN.value = value;
-    const ok = Reflect.defineProperty(object, key, HIDDEN);
-    HIDDEN.value = undefined;
-    return ok;
+    return this.stamp.get(object)?.stream;
   }
 
   private close(stream: StreamRecord): void {
