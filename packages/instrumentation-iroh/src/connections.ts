@@ -2,7 +2,6 @@ import { DIRECTIONS, type Direction, type P2pMonitor } from '@p2p-otel/instrumen
 import type { HookErrorSink } from './hook-error.js';
 import { abnormalCloseType, alpnLabel } from './iroh-errors.js';
 import type { IrohConnectionLike, PathKind, PathSnapshotLike } from './iroh-types.js';
-import type { StreamDrop } from './streams.js';
 
 /** A change of the path a connection sends on, as seen at one collection. */
 export interface IrohPathChange {
@@ -25,6 +24,8 @@ export interface TrackerHost {
   /** Record the selected path's RTT at collection (the `rtt` option). */
   readonly rtt: boolean;
   readonly onPathChange: ((change: IrohPathChange) => void) | undefined;
+  /** Runs after each close poll and collection, and when the last connection closed: the stream tracker's sweep. */
+  sweep(): void;
 }
 
 /** One connection followed from connected to closed. */
@@ -46,8 +47,6 @@ export interface TrackedConnection {
   sampled: boolean;
   /** Open streams by direction index (DIRECTIONS: inbound 0, outbound 1). */
   readonly streams: [number, number];
-  /** Set by the StreamTracker at the first stream: what its finalizer gets, per direction index. */
-  streamDrops?: readonly [StreamDrop, StreamDrop];
 }
 
 /**
@@ -135,6 +134,7 @@ export class ConnectionTracker {
   /** Checks every followed connection for a close. */
   poll(): void {
     for (const entry of this.live) this.checkEntry(entry);
+    this.host.sweep();
   }
 
   /**
@@ -167,6 +167,7 @@ export class ConnectionTracker {
       if (sent > 0) monitor.recordQuicPacketLoss(peer, Math.min(1, lost / sent));
       else if (lost === 0) monitor.recordQuicPacketLoss(peer, 0);
     }
+    this.host.sweep();
   }
 
   /** Forgets every connection (the instrumentation was disabled): nothing more is recorded. */
@@ -198,7 +199,10 @@ export class ConnectionTracker {
     if (entry.closed) return;
     entry.closed = true;
     this.live.delete(entry);
-    if (this.live.size === 0) this.stopTimer();
+    if (this.live.size === 0) {
+      this.stopTimer();
+      this.host.sweep(); // nothing else would let go of the last connections' stream records
+    }
     const { peer } = entry;
     const monitor = this.host.monitor();
     try {

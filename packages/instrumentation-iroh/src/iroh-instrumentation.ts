@@ -158,6 +158,7 @@ export class IrohInstrumentation extends InstrumentationBase<IrohInstrumentation
         get onPathChange() {
           return config_().onPathChange;
         },
+        sweep: () => this.streams?.sweep(),
       },
       config.closePollIntervalMs ?? 1000,
     );

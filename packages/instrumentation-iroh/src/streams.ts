@@ -14,28 +14,29 @@ import { createStamp, type Stamp } from './private-stamp.js';
  *   limit (the end of the stream), readExact() or read() rejects (finished early, reset, lost),
  *   or stop() is called;
  * - all of them when every JS object standing for the stream (the BiStream and each half the
- *   application took from it) was garbage-collected: Iroh then finishes or stops it on drop;
+ *   application took from it) was garbage-collected (Iroh then finishes or stops it on drop):
+ *   counted at the first sweep after, at each close poll and collection (sweep());
  * - all of them when the connection closes.
  *
  * write()/writeAll() are not observed (the data path): a send half whose writes fail because the
- * peer stopped it stays open until one of the above. Memory: stream records are only reachable
- * from the stream objects; a connection holds two counters and two StreamDrops.
+ * peer stopped it stays open until one of the above. Memory: stream records are reachable from
+ * the stream objects and, while open, from the tracker's list of open streams (a record holds its
+ * root object weakly); a connection holds two counters.
  *
  * Cost (the per-stream path, measured by `pnpm bench --only iroh-echo`): a stream's record hangs
  * off its JS objects in a private field of this tracker's stamp (private-stamp.ts; a WeakMap entry
  * per object costed ephemeron work in every GC, a hidden symbol property a runtime call per
  * object): the record itself on the root object (the BiStream, or the uni stream itself), a small
- * tag naming the record and the root on each half. One finalizer is registered per stream, on its root:
- * each half taken from a BiStream holds the BiStream through its tag, so the root is collected
- * only after every half. A half thus keeps its BiStream (and
- * the other half's native handle) alive while the application holds it; Iroh's drop-time finish or
- * stop of the other half then waits for both, where it waited for the BiStream alone.
+ * tag naming the record and the root on each half. Each half taken from a BiStream holds the
+ * BiStream through its tag, so the root is collected only after every half. A half thus keeps its
+ * BiStream (and the other half's native handle) alive while the application holds it; Iroh's
+ * drop-time finish or stop of the other half then waits for both, where it waited for the
+ * BiStream alone.
  *
- * The finalizer's held value is one of two StreamDrop objects per connection, never the stream's
- * record, and its unregister token is the root itself (held weakly). V8 allocates a registration
- * (a WeakCell) in the old generation (its scavenger does not handle weak cells), where it stays
- * until a full GC, unregistered or not: a young record it held survived every scavenge, promoted
- * with what it reached (the Iroh echo, --trace-gc-nvp: 2.7 KB promoted per scavenge, 0.1 KB now).
+ * Collection is noticed through a WeakRef to the root, checked by the sweep, not a
+ * FinalizationRegistry: on a real Iroh stream object a registration cost about 1.3 us where the
+ * WeakRef costs 0.4 us (scratch loop over openBi, Node 20), and V8 keeps registrations (WeakCells)
+ * in its old generation until a full GC, each one adding to every scavenge until then.
  */
 
 type Side = 'send' | 'recv';
@@ -43,27 +44,18 @@ type Side = 'send' | 'recv';
 // Read once: under a CJS re-export every named-import access is a getter call (per stream here).
 const STREAM_DIRECTIONS: readonly Direction[] = DIRECTIONS;
 
-/**
- * What the finalizer of a stream collected while open gets: its connection and direction. Made once
- * per connection and direction (TrackedConnection.streamDrops), so a registration holds nothing
- * that dies young.
- */
-export interface StreamDrop {
-  readonly entry: TrackedConnection;
-  /** Index in DIRECTIONS. */
-  readonly direction: number;
-}
-
 interface StreamRecord {
   /** Itself: what the tracker's stamp holds, on a root object or in a half's tag, has a `stream`. */
   readonly stream: StreamRecord;
   readonly entry: TrackedConnection;
   readonly direction: number;
-  /** The object registered with the finalizer (the BiStream, or the uni stream): its unregister token. */
-  readonly root: object;
+  /** The BiStream, or the uni stream: collected only after every object standing for the stream. */
+  readonly root: WeakRef<object>;
   sendOpen: boolean;
   recvOpen: boolean;
   closed: boolean;
+  /** Its index in the tracker's open list while open. */
+  slot: number;
 }
 
 /** On a half taken from a BiStream: its stream, and the BiStream (keeps the finalized root alive). */
@@ -78,45 +70,39 @@ export class StreamTracker {
    * on clear() forgets them all.
    */
   private stamp: Stamp<StreamRecord | HalfTag> = createStamp();
-  private readonly registry: FinalizationRegistry<StreamDrop>;
+  /** Records of the open streams, for the sweep (a closed one is swapped out at once). */
+  private open: StreamRecord[] = [];
 
   constructor(
     private readonly monitor: () => P2pMonitor,
     private readonly onHookError: HookErrorSink,
-  ) {
-    this.registry = new FinalizationRegistry((drop) => {
-      try {
-        this.countClosed(drop.entry, drop.direction);
-      } catch (e) {
-        this.onHookError(e);
-      }
-    });
+  ) {}
+
+  /** Streams followed and open right now. */
+  get size(): number {
+    return this.open.length;
   }
 
   /** openBi/acceptBi (`bi`) or openUni/acceptUni resolved with `stream` on a followed connection. */
   opened(entry: TrackedConnection | undefined, kind: 'bi' | 'uni', direction: Direction, stream: unknown): void {
     if (entry === undefined || entry.closed || typeof stream !== 'object' || stream === null) return;
     if (this.recordOf(stream) !== undefined) return;
-    const d = STREAM_DIRECTIONS.indexOf(direction);
-    const record = {
+    const record: StreamRecord = {
       stream: undefined as unknown as StreamRecord,
       entry,
-      direction: d,
-      root: stream,
+      direction: STREAM_DIRECTIONS.indexOf(direction),
+      root: new WeakRef(stream),
       // a uni stream has only the half this side holds
       sendOpen: kind === 'bi' || direction === 'outbound',
       recvOpen: kind === 'bi' || direction === 'inbound',
       closed: false,
+      slot: this.open.length,
     };
-    record.stream = record;
+    (record as { stream: StreamRecord }).stream = record;
     if (!this.stamp.set(stream, record)) return; // a frozen object: not followed
-    entry.streams[d]!++;
+    this.open.push(record);
+    entry.streams[record.direction]!++;
     this.monitor().recordQuicStreamOpened(entry.peer, direction);
-    const drops = (entry.streamDrops ??= [
-      { entry, direction: 0 },
-      { entry, direction: 1 },
-    ]);
-    this.registry.register(stream, drops[d]!, stream); // unregistered at close: no finalizer runs then
   }
 
   /** A BiStream's `send` or `recv` getter returned `half`. */
@@ -139,9 +125,31 @@ export class StreamTracker {
     if (!stream.sendOpen && !stream.recvOpen) this.close(stream);
   }
 
+  /**
+   * Closes the open streams whose objects were all garbage-collected, and lets go of those of
+   * closed connections (their close counted them). Runs at each close poll and collection.
+   */
+  sweep(): void {
+    try {
+      const open = this.open;
+      // Backwards: a stream taken out is replaced by the last one, already looked at.
+      for (let i = open.length - 1; i >= 0; i--) {
+        const stream = open[i]!;
+        if (stream.entry.closed) {
+          stream.closed = true;
+          this.unlist(stream);
+        } else if (stream.root.deref() === undefined) this.close(stream);
+      }
+    } catch (e) {
+      this.onHookError(e); // never into the connection tracker's poll or close
+    }
+  }
+
   /** Forgets every stream (the instrumentation was disabled). */
   clear(): void {
     this.stamp = createStamp();
+    for (const stream of this.open) stream.closed = true;
+    this.open = [];
   }
 
   private recordOf(object: object): StreamRecord | undefined {
@@ -151,16 +159,21 @@ export class StreamTracker {
   private close(stream: StreamRecord): void {
     if (stream.closed) return;
     stream.closed = true;
-    this.registry.unregister(stream.root);
-    this.countClosed(stream.entry, stream.direction);
+    this.unlist(stream);
+    const { entry } = stream;
+    if (entry.closed) return; // the connection's close counted it
+    const open = entry.streams[stream.direction]!;
+    if (open <= 0) return;
+    entry.streams[stream.direction] = open - 1;
+    this.monitor().recordQuicStreamClosed(entry.peer, STREAM_DIRECTIONS[stream.direction]!);
   }
 
-  /** A stream of `entry` in direction index `d` closed (done, or collected while open). */
-  private countClosed(entry: TrackedConnection, d: number): void {
-    if (entry.closed) return; // the connection's close counted it
-    const open = entry.streams[d]!;
-    if (open <= 0) return;
-    entry.streams[d] = open - 1;
-    this.monitor().recordQuicStreamClosed(entry.peer, STREAM_DIRECTIONS[d]!);
+  /** Takes `stream` out of the open list: the last one takes its slot. */
+  private unlist(stream: StreamRecord): void {
+    const last = this.open.pop()!;
+    if (last !== stream) {
+      this.open[stream.slot] = last;
+      last.slot = stream.slot;
+    }
   }
 }

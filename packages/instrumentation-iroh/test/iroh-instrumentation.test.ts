@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { isWrapped, RecordingP2pMonitor } from '@p2p-otel/instrumentation';
 import { IrohInstrumentation } from '../src/index.js';
 import { fastPath, type Harness } from '../../instrumentation/test/support/collect.js';
@@ -166,6 +168,38 @@ describe('IrohInstrumentation on real endpoints (prototypes patched)', () => {
     conn.close(0n, []);
     expect(monitor.accepted('recordQuicStreamClosed')).toEqual([[S, 'outbound']]);
     expect(monitor.accepted('recordConnectionDuration')).toEqual([[S, expect.any(Number)]]);
+  });
+
+  it('a stream the application drops unfinished is counted closed at the close poll after it was collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const monitor = new RecordingP2pMonitor();
+    instrument(monitor).instrumentModule(iroh);
+    const server = await endpoints.bind();
+    const client = await endpoints.bind();
+    const S = String(server.id());
+    const accepted = server.acceptNext().then(async (incoming) => (await incoming!.accept()).connect());
+    const conn = await client.connect(server.addr(), ALPN);
+    await accepted;
+    await (async () => {
+      const bi = await conn.openBi();
+      await bi.send.write(bytes(10)); // neither half done: only its collection can end it
+    })();
+    await sleep(100); // several close polls: the stream is still referenced only by the application's (dropped) objects
+    expect(monitor.accepted('recordQuicStreamClosed')).toEqual([]);
+    await until(
+      () => {
+        gc();
+        return monitor.accepted('recordQuicStreamClosed').length > 0;
+      },
+      5000,
+      'the dropped stream to be collected and counted closed',
+    );
+    expect(monitor.accepted('recordQuicStreamOpened')).toEqual([[S, 'outbound']]);
+    expect(monitor.accepted('recordQuicStreamClosed')).toEqual([[S, 'outbound']]);
+    expect(monitor.accepted('recordConnectionDuration')).toEqual([]); // the connection is still open
+    conn.close(0n, []);
+    expect(monitor.accepted('recordQuicStreamClosed')).toHaveLength(1); // not counted again with the connection
   });
 
   it('a refusing peer: a failed attempt, classified refused', async () => {

@@ -45,6 +45,7 @@ function setup(): { monitor: RecordingP2pMonitor; tracker: ConnectionTracker; ch
       connections: true,
       rtt: true,
       onPathChange: (c) => changes.push(c),
+      sweep: () => undefined,
     },
     0,
   );
