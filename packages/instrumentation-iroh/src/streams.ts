@@ -34,9 +34,9 @@ import { createStamp, type Stamp } from './private-stamp.js';
  * BiStream alone.
  *
  * Collection is noticed through a WeakRef to the root, checked by the sweep, not a
- * FinalizationRegistry: on a real Iroh stream object a registration cost about 1.3 us where the
- * WeakRef costs 0.4 us (scratch loop over openBi, Node 20), and V8 keeps registrations (WeakCells)
- * in its old generation until a full GC, each one adding to every scavenge until then.
+ * FinalizationRegistry: on a real Iroh stream object a registration and its unregister cost about
+ * 1.5 us where the WeakRef costs 0.4 us (scratch loop over openBi, Node 20), and V8 keeps
+ * registrations (WeakCells) in its old generation until a full GC.
  */
 
 type Side = 'send' | 'recv';
@@ -58,7 +58,7 @@ interface StreamRecord {
   slot: number;
 }
 
-/** On a half taken from a BiStream: its stream, and the BiStream (keeps the finalized root alive). */
+/** On a half taken from a BiStream: its stream, and the BiStream (kept alive while the half lives). */
 interface HalfTag {
   readonly stream: StreamRecord;
   readonly root: object;
