@@ -225,7 +225,12 @@ export const irohEchoSection: Section = {
       ];
       const cases = all.filter((c) => ctx.cases === undefined || ctx.cases.includes(c.name));
       ctx.log(`iroh-echo: ${cases.length} cases, ${k} echoes of ${MESSAGE_BYTES} B per round, ${warmupRounds} warm-up + ${rounds} rounds`);
-      const timings = await runInterleaved(cases, { rounds, warmupRounds, order: 'shuffle', log: ctx.log });
+      // No full GC forced before each case's round (the harness default), as in the TCP section: a
+      // full GC every ~40 ms let the maps of the stream objects die between rounds, and V8 then
+      // threw away the optimised code that named them ("weak objects") and compiled it again each
+      // round, about 100 us of CPU per echo on background threads (session 11, docs/performance.md).
+      // An application's full GCs come seconds apart, not every round.
+      const timings = await runInterleaved(cases, { rounds, warmupRounds, gcBetweenCases: false, order: 'shuffle', log: ctx.log });
       // Proof the instrumented case recorded (not a silent no-op): the metric names it exported.
       const { resourceMetrics } = await reader.collect();
       const rejected = resourceMetrics.scopeMetrics
@@ -296,7 +301,8 @@ export const irohEchoSection: Section = {
         `instrumented = IrohInstrumentation.instrumentEndpoint on both endpoints + P2pInstrumentation.instrumentTransport`,
         `on the transport (send latency, receive handler), one MetricReader.collect() per round (it also samples the`,
         `connections' stats), charged once per second of traffic (round time + collection time x round time / 1 s, as in`,
-        `the TCP section). Medians of ${rounds} interleaved rounds, in a shuffled order. plain (control) is a second plain pair: its ratios`,
+        `the TCP section). Medians of ${rounds} interleaved rounds, in a shuffled order, no GC forced between cases (a forced full GC`,
+        `per round made V8 recompile the code naming the stream objects' maps every round). plain (control) is a second plain pair: its ratios`,
         'show the measurement noise (each pair has its own sockets and Iroh tasks). The check uses the median per-round ratio:',
         'the cases of a round run back to back, so the drift of the machine between rounds cancels.',
         `Note: instrumentEndpoint patches the Connection/stream prototypes Iroh shares, so the plain setup's calls go`,
