@@ -57,6 +57,15 @@ function sameSnapshot(now: Map<string, PropertyDescriptor>, reference: Map<strin
   return differing;
 }
 
+/** Two new endpoints, the client connected to the server: both sides and both node ids. */
+async function connectedPair(): Promise<{ S: string; C: string; conn: Connection; serverConn: Connection }> {
+  const server = await endpoints.bind();
+  const client = await endpoints.bind();
+  const accepted = server.acceptNext().then(async (incoming) => (await incoming!.accept()).connect());
+  const conn = await client.connect(server.addr(), ALPN);
+  return { S: String(server.id()), C: String(client.id()), conn, serverConn: await accepted };
+}
+
 /** Accepts one connection on `server`, echoes one bi stream, returns the server-side connection. */
 async function echoServer(server: Endpoint): Promise<Connection> {
   const incoming = await server.acceptNext();
@@ -128,13 +137,7 @@ describe('IrohInstrumentation on real endpoints (prototypes patched)', () => {
   it('counts uni streams both ways, and closes streams left open when the connection closes', async () => {
     const monitor = new RecordingP2pMonitor();
     instrument(monitor).instrumentModule(iroh);
-    const server = await endpoints.bind();
-    const client = await endpoints.bind();
-    const S = String(server.id());
-    const C = String(client.id());
-    const accepted = server.acceptNext().then(async (incoming) => (await incoming!.accept()).connect());
-    const conn = await client.connect(server.addr(), ALPN);
-    const serverConn = await accepted;
+    const { S, C, conn, serverConn } = await connectedPair();
 
     const received = serverConn.acceptUni().then(async (recv) => {
       let total = 0;
@@ -175,12 +178,8 @@ describe('IrohInstrumentation on real endpoints (prototypes patched)', () => {
     const gc = runInNewContext('gc') as () => void;
     const monitor = new RecordingP2pMonitor();
     instrument(monitor).instrumentModule(iroh);
-    const server = await endpoints.bind();
-    const client = await endpoints.bind();
-    const S = String(server.id());
-    const accepted = server.acceptNext().then(async (incoming) => (await incoming!.accept()).connect());
-    const conn = await client.connect(server.addr(), ALPN);
-    await accepted;
+    // Both sides held to the end: a collected connection closes, and its close counts its streams.
+    const { S, conn, serverConn } = await connectedPair();
     await (async () => {
       const bi = await conn.openBi();
       await bi.send.write(bytes(10)); // neither half done: only its collection can end it
@@ -199,6 +198,7 @@ describe('IrohInstrumentation on real endpoints (prototypes patched)', () => {
     expect(monitor.accepted('recordQuicStreamClosed')).toEqual([[S, 'outbound']]);
     expect(monitor.accepted('recordConnectionDuration')).toEqual([]); // the connection is still open
     conn.close(0n, []);
+    serverConn.close(0n, []);
     expect(monitor.accepted('recordQuicStreamClosed')).toHaveLength(1); // not counted again with the connection
   });
 
