@@ -7,8 +7,9 @@
  * socket (corked, flushed once per tick) and returns socket.write's backpressure flag; the driver
  * sends while it is true and waits for 'drain' when it is false. A round ends when the receiving
  * side has handled every message of the round. All cases take turns on one TCP connection (see
- * Link), and a `floor` case shows what recording the same counts with nothing but typed arrays
- * costs on this transport.
+ * Link). Hand-written cases make a ladder under the instrumented one: forwarding wrappers that
+ * record nothing, one increment per end, the counts with nothing but typed arrays (`floor`), and
+ * everything the schema records per message (`floor, complete record`).
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
@@ -64,6 +65,39 @@ class TcpTransport {
   onMessage(handler: Handler): void {
     this.handlers.push(handler);
   }
+}
+
+/**
+ * The rungs below the floor: the same hand-written forwarding wrappers as the floor's, recording
+ * nothing (`count: false`), or adding 1 to one typed-array slot per end (`count: true`). They show
+ * what the wrapping costs by itself and what touching any state per message costs.
+ */
+function forwardingInstrument(count: boolean): (sender: TcpTransport, receiver: TcpTransport) => void {
+  return (sender, receiver) => {
+    const cells = new Float64Array(2);
+    const send = TcpTransport.prototype.sendToPeer;
+    sender.sendToPeer = count
+      ? function (this: TcpTransport, peerId: string, message: Message): boolean {
+          const r = send.call(this, peerId, message);
+          cells[0]!++;
+          return r;
+        }
+      : function (this: TcpTransport, peerId: string, message: Message): boolean {
+          return send.call(this, peerId, message);
+        };
+    const register = TcpTransport.prototype.onMessage;
+    receiver.onMessage = function (this: TcpTransport, handler: Handler): void {
+      register.call(
+        this,
+        count
+          ? (peerId, message) => {
+              cells[1]!++;
+              handler(peerId, message);
+            }
+          : (peerId, message) => handler(peerId, message),
+      );
+    };
+  };
 }
 
 /**
@@ -342,11 +376,15 @@ export const tcpThroughputSection: Section = {
           inst.instrumentTransport(sender);
           inst.instrumentTransport(receiver);
         });
+        const forwarding = link.pair(forwardingInstrument(false));
+        const oneCount = link.pair(forwardingInstrument(true));
         const floor = link.pair(floorInstrument);
         const completeFloor = link.pair(completeFloorInstrument);
         const cases: BenchCase[] = [
           { name: 'plain', phases: [{ name: 'run', run: drive(link, plain, k, messages) }] },
           { name: 'plain (control)', phases: [{ name: 'run', run: drive(link, control, k, messages) }] },
+          { name: 'forwarding wrappers', phases: [{ name: 'run', run: drive(link, forwarding, k, messages) }] },
+          { name: 'one increment per end', phases: [{ name: 'run', run: drive(link, oneCount, k, messages) }] },
           { name: 'floor (typed arrays)', phases: [{ name: 'run', run: drive(link, floor, k, messages) }] },
           { name: 'floor, complete record', phases: [{ name: 'run', run: drive(link, completeFloor, k, messages) }] },
           {
@@ -407,6 +445,8 @@ export const tcpThroughputSection: Section = {
       'after every round and is charged one collection per second of its traffic (round time + collection time x',
       'round time / 1 s: 15 times the default scrape rate). plain (control) is a second plain pair: its ratio shows the',
       "measurement noise. No GC is forced between cases (it made every round re-optimise Node's net code).",
+      'forwarding wrappers = hand-written wrappers on both ends that record nothing; one increment per end = the same,',
+      'adding 1 to one typed-array slot per message on each end: what wrapping costs, and what touching any state costs.',
       'floor = hand-written wrappers adding the same per-message counts to typed arrays (no lookups, no hooks): the',
       'least any per-message instrumentation of this transport can cost. floor, complete record = the same by hand for',
       'everything instrumented records per message (per peer and type: size sum, min, max and bucket on both ends, one',

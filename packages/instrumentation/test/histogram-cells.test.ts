@@ -44,6 +44,16 @@ describe.each([
       { numRuns: 5000 },
     );
   });
+
+  it('agree with the reference where the exponent comes from the integer part ([1, 2^31)) and at its ends', () => {
+    const powers = Array.from({ length: 33 }, (_, k) => 2 ** k);
+    const edges = powers.flatMap((p) => [p - 1, nextDown(p), p, nextUp(p), p + 1, p + 0.5]);
+    for (const v of edges) expect([v, bucketOf(cells, v)]).toEqual([v, reference(boundaries, v)]);
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: 0, max: 2 ** 31 + 1000 }), fc.double({ min: 0.5, max: 2 ** 32, noNaN: true })), (v) => bucketOf(cells, v) === reference(boundaries, v)),
+      { numRuns: 5000 },
+    );
+  });
 });
 
 describe('OtelP2pMonitor({ enabled: false })', () => {
