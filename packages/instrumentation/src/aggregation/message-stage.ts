@@ -2,8 +2,15 @@ import type { PeerLabels } from '../labels/peer-labels.js';
 import type { ValueIndex } from '../labels/value-index.js';
 import { bucketIndex, type HistogramCells, type ScalarCells } from './cells.js';
 
-/** Peers one stage holds between two collections; messages to further peers are recorded directly. */
-export const MAX_STAGED_PEERS = 32;
+/**
+ * Bytes of staged rows one stage may hold between two collections: as many peers as their rows fit
+ * in it (a row is message types × (6 + size and latency buckets) numbers); messages to further peers
+ * are recorded directly. 512 KiB stages 113 peers with the default 17 message types (16 learned,
+ * and other) and 963 with one configured type. A fixed 32 peers sent two thirds of the messages of
+ * an application talking to 100 peers down the direct path, several times the cost of a staged one
+ * (`pnpm bench --only wrapped-send`).
+ */
+export const STAGE_BUDGET_BYTES = 512 * 1024;
 /** Message types compared by identity before the Map lookup: transports mostly pass constants. */
 const SCANNED_TYPES = 8;
 /**
@@ -15,6 +22,12 @@ const SUM = 0;
 const MIN = 1;
 const MAX = 2;
 const BUCKETS = 3;
+
+/** Peers a stage holds: how many rows of `typeCount` message types fit in STAGE_BUDGET_BYTES (at least one). */
+export function stagedPeerCapacity(typeCount: number, sizeBuckets: number, latencyBuckets: number): number {
+  const rowBytes = typeCount * (2 * BUCKETS + sizeBuckets + latencyBuckets) * Float64Array.BYTES_PER_ELEMENT;
+  return Math.max(1, Math.floor(STAGE_BUDGET_BYTES / rowBytes));
+}
 /** No peer yet: an object no application can pass, so the first message always looks its peer up. */
 const NO_PEER = Object.freeze({});
 
@@ -35,7 +48,7 @@ export interface MessageSeries {
  * benchmark, mostly cache misses). Only what needs no judgement is staged: a peer that already has
  * its label row, a message type that already has its index, a size and a latency that are valid
  * amounts. Anything else (a new or invalid peer, an unknown type, a bad amount, a peer beyond
- * MAX_STAGED_PEERS) makes
+ * what STAGE_BUDGET_BYTES holds) makes
  * `add` return false, and the caller records that message with recordMessage, which labels, folds
  * and counts rejections exactly as for any other record.
  */
@@ -52,14 +65,16 @@ export class MessageStage {
   private readonly sizeStarts: Uint8Array;
   private readonly latencyBounds: Float64Array;
   private readonly latencyStarts: Uint8Array;
-  /** Peer id → offset of its staged row in `cells`; at most MAX_STAGED_PEERS. */
+  /** Peer id → offset of its staged row in `cells`; at most maxPeers. */
   private readonly offsets = new Map<string, number>();
   /** Staged row i → the peer's row in the monitor's series. */
   private readonly rows: number[] = [];
   private lastPeer: unknown = NO_PEER;
   private lastOffset = 0;
-  /** Peers it may stage: MAX_STAGED_PEERS, 0 once closed. */
-  private capacity = MAX_STAGED_PEERS;
+  /** stagedPeerCapacity of its row. */
+  private readonly maxPeers: number;
+  /** Peers it may stage: maxPeers, 0 once closed. */
+  private capacity: number;
 
   /** @internal Made by the monitor (createMessageStage), which owns the series. */
   constructor(
@@ -77,6 +92,8 @@ export class MessageStage {
     this.latencyPart = BUCKETS + series.sizes.buckets;
     this.width = this.latencyPart + BUCKETS + series.latencies.buckets;
     this.rowWidth = this.typeCount * this.width;
+    this.maxPeers = stagedPeerCapacity(this.typeCount, series.sizes.buckets, series.latencies.buckets);
+    this.capacity = this.maxPeers;
   }
 
   /**
@@ -188,7 +205,7 @@ export class MessageStage {
 
   private grow(): void {
     const had = this.cells.length / this.rowWidth;
-    const peers = Math.min(MAX_STAGED_PEERS, Math.max(1, had * 2));
+    const peers = Math.min(this.maxPeers, Math.max(1, had * 2));
     const cells = new Float64Array(peers * this.rowWidth);
     cells.set(this.cells);
     this.cells = cells;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { createP2pViews, P2pInstrumentation, type P2pInstrumentationConfig } from '../../src/index.js';
-import { MAX_STAGED_PEERS } from '../../src/aggregation/message-stage.js';
+import { STAGE_BUDGET_BYTES, stagedPeerCapacity } from '../../src/aggregation/message-stage.js';
+import { LATENCY_MS_BUCKETS, SIZE_BYTES_BUCKETS } from '../../src/schema/metrics.js';
 import { defaultMessageType, defaultSize } from '../../src/instrumentation/transport-extract.js';
 import { toPeerKey } from '../../src/instrumentation/peer-key.js';
 import { normalise, TestReader } from '../support/collect.js';
@@ -106,13 +107,26 @@ describe('transport fast path and message stage', () => {
     }
   });
 
-  it('stages at most MAX_STAGED_PEERS peers per side between collections; messages to others are recorded directly', async () => {
-    const { inst, value, provider } = instrumentation({ peerId: { mode: 'full', maxPeers: 1_000 } });
+  it('a stage holds as many peers as their rows fit in STAGE_BUDGET_BYTES', () => {
+    const sizeBuckets = SIZE_BYTES_BUCKETS.length + 1;
+    const latencyBuckets = LATENCY_MS_BUCKETS.length + 1;
+    for (const types of [1, 2, 5, 17, 33, 1_000, 100_000]) {
+      const rowBytes = types * (6 + sizeBuckets + latencyBuckets) * 8;
+      const n = stagedPeerCapacity(types, sizeBuckets, latencyBuckets);
+      expect(n).toBeGreaterThanOrEqual(1);
+      if (n > 1) expect(n * rowBytes).toBeLessThanOrEqual(STAGE_BUDGET_BYTES);
+      expect((n + 1) * rowBytes).toBeGreaterThan(STAGE_BUDGET_BYTES);
+    }
+  });
+
+  it('stages the peers its budget holds per side between collections; messages to others are recorded directly', async () => {
+    const capacity = stagedPeerCapacity(2, SIZE_BYTES_BUCKETS.length + 1, LATENCY_MS_BUCKETS.length + 1); // 'x' and other
+    const { inst, value, provider } = instrumentation({ messageTypes: ['x'], peerId: { mode: 'full', maxPeers: capacity * 3 } });
     const t = new SyncTransport();
     inst.instrumentTransport(t, { latency: 'none' });
-    const peers = Array.from({ length: MAX_STAGED_PEERS * 3 }, (_, i) => `peer-${i}`);
+    const peers = Array.from({ length: capacity * 3 }, (_, i) => `peer-${i}`);
     for (let round = 0; round < 3; round++) for (const p of peers) t.sendToPeer(p, { type: 'x', payload: new Uint8Array(10) });
-    for (const p of [peers[0]!, peers[MAX_STAGED_PEERS * 3 - 1]!]) {
+    for (const p of [peers[0]!, peers[capacity - 1]!, peers[capacity]!, peers[capacity * 3 - 1]!]) {
       expect(await value('messagesSent', { peer_id: p, message_type: 'x' })).toBe(3);
       expect(await value('bytesSent', { peer_id: p })).toBe(30);
     }
