@@ -8,9 +8,9 @@ const reference = (b: readonly number[], v: number): number => {
   return i < 0 ? b.length : i;
 };
 const bucketOf = (cells: HistogramCells, v: number): number => {
-  cells.counts.fill(0);
+  cells.data.fill(0);
   cells.record(0, v);
-  return cells.counts.indexOf(1);
+  return Array.from({ length: cells.buckets }, (_, i) => cells.bucketCountOf(0, i)).indexOf(1);
 };
 const nextUp = (x: number): number => {
   const f = new Float64Array([x]);
@@ -56,13 +56,44 @@ describe.each([
   });
 });
 
+describe('HistogramCells records', () => {
+  const read = (h: HistogramCells, cell: number) => ({
+    count: h.countOf(cell),
+    sum: h.sumOf(cell),
+    min: h.minOf(cell),
+    max: h.maxOf(cell),
+    buckets: Array.from({ length: h.buckets }, (_, i) => h.bucketCountOf(cell, i)),
+  });
+  const empty = (h: HistogramCells) => ({ count: 0, sum: 0, min: Infinity, max: -Infinity, buckets: new Array<number>(h.buckets).fill(0) });
+
+  it('keep each cell to itself, merge into one, and survive growth with the new cells empty', () => {
+    const h = new HistogramCells([1, 10, 100], 3, 2); // 6 cells
+    h.record(2, 5);
+    h.record(2, 500);
+    h.record(3, 0.5);
+    h.merge(4, 3, 30, 2, 20, Float64Array.from([9, 0, 2, 1, 0, 9]), 1); // buckets [0, 2, 1, 0] from index 1
+    const before = [0, 1, 2, 3, 4, 5].map((c) => read(h, c));
+    expect(before[2]).toEqual({ count: 2, sum: 505, min: 5, max: 500, buckets: [0, 1, 0, 1] });
+    expect(before[3]).toEqual({ count: 1, sum: 0.5, min: 0.5, max: 0.5, buckets: [1, 0, 0, 0] });
+    expect(before[4]).toEqual({ count: 3, sum: 30, min: 2, max: 20, buckets: [0, 2, 1, 0] });
+    for (const c of [0, 1, 5]) expect(before[c]).toEqual(empty(h));
+    expect(Array.from(h.touched)).toEqual([0, 0, 1, 1, 1, 0]);
+    h.grow(4);
+    expect([0, 1, 2, 3, 4, 5].map((c) => read(h, c))).toEqual(before);
+    for (const c of [6, 7, 8, 9, 10, 11]) expect(read(h, c)).toEqual(empty(h));
+    h.record(11, 50);
+    expect(read(h, 11)).toEqual({ count: 1, sum: 50, min: 50, max: 50, buckets: [0, 0, 1, 0] });
+    expect(read(h, 10)).toEqual(empty(h));
+  });
+});
+
 describe('OtelP2pMonitor({ enabled: false })', () => {
   it('records nothing until enabled', () => {
     const m = new OtelP2pMonitor({ enabled: false });
     m.recordRtt('peer-aaaaaaaa', 5);
-    expect((m.store.series.rtt.cells as HistogramCells).count[1]).toBe(0);
+    expect((m.store.series.rtt.cells as HistogramCells).countOf(1)).toBe(0);
     m.enable();
     m.recordRtt('peer-aaaaaaaa', 5);
-    expect((m.store.series.rtt.cells as HistogramCells).count[1]).toBe(1);
+    expect((m.store.series.rtt.cells as HistogramCells).countOf(1)).toBe(1);
   });
 });

@@ -42,16 +42,27 @@ export class ScalarCells {
 /** Receives every histogram value in the standard-instrument path (SDK histograms). */
 export type HistogramSink = (cell: number, value: number) => void;
 
-/** Explicit-bucket histograms with the SDK's semantics: bucket i counts values <= boundaries[i]. */
+/** A histogram cell's record in HistogramCells.data: count, sum, min and max, then its buckets. */
+const COUNT = 0;
+const SUM = 1;
+const MIN = 2;
+const MAX = 3;
+const FIELDS = 4;
+
+/**
+ * Explicit-bucket histograms with the SDK's semantics: bucket i counts values <= boundaries[i].
+ * Each cell is one record of `width` numbers in `data` (count, sum, min, max, then its buckets), so
+ * recording a value writes one or two cache lines and `touched`, where an array per field (counts,
+ * count, sum, min, max) wrote five (docs/performance.md, session 12).
+ */
 export class HistogramCells {
   readonly boundaries: Float64Array;
   /** Buckets per cell: boundaries + 1 (the +Inf bucket). */
   readonly buckets: number;
-  counts: Float64Array;
-  count: Float64Array;
-  sum: Float64Array;
-  min: Float64Array;
-  max: Float64Array;
+  /** Numbers per cell in `data`. */
+  readonly width: number;
+  /** The cells' records, cell c at c × width; replaced when rows grow. */
+  data: Float64Array;
   touched: Uint8Array;
   rows: number;
   readonly stride: number;
@@ -67,14 +78,12 @@ export class HistogramCells {
     if (table === undefined) TABLES.set(boundaries, (table = startIndexByExponent(this.boundaries)));
     this.startByExponent = table;
     this.buckets = boundaries.length + 1;
+    this.width = FIELDS + this.buckets;
     this.stride = stride;
     this.rows = rows;
     const cells = stride * rows;
-    this.counts = new Float64Array(cells * this.buckets);
-    this.count = new Float64Array(cells);
-    this.sum = new Float64Array(cells);
-    this.min = new Float64Array(cells).fill(Infinity);
-    this.max = new Float64Array(cells).fill(-Infinity);
+    this.data = new Float64Array(cells * this.width);
+    this.emptyRecords(0, cells);
     this.touched = new Uint8Array(cells);
   }
 
@@ -89,13 +98,38 @@ export class HistogramCells {
     return bucketIndex(this.boundaries, this.startByExponent, value);
   }
 
+  countOf(cell: number): number {
+    return this.data[cell * this.width + COUNT] as number;
+  }
+
+  sumOf(cell: number): number {
+    return this.data[cell * this.width + SUM] as number;
+  }
+
+  /** +Infinity while the cell is empty. */
+  minOf(cell: number): number {
+    return this.data[cell * this.width + MIN] as number;
+  }
+
+  /** -Infinity while the cell is empty. */
+  maxOf(cell: number): number {
+    return this.data[cell * this.width + MAX] as number;
+  }
+
+  /** Values of `cell` in bucket `bucket` (not cumulative). */
+  bucketCountOf(cell: number, bucket: number): number {
+    return this.data[cell * this.width + FIELDS + bucket] as number;
+  }
+
   record(cell: number, value: number): void {
-    const bucket = cell * this.buckets + this.bucketOf(value);
-    this.counts[bucket] = (this.counts[bucket] as number) + 1;
-    this.count[cell] = (this.count[cell] as number) + 1;
-    this.sum[cell] = (this.sum[cell] as number) + value;
-    if (value < (this.min[cell] as number)) this.min[cell] = value;
-    if (value > (this.max[cell] as number)) this.max[cell] = value;
+    const d = this.data;
+    const r = cell * this.width;
+    const b = r + FIELDS + this.bucketOf(value);
+    d[b] = (d[b] as number) + 1;
+    d[r + COUNT] = (d[r + COUNT] as number) + 1;
+    d[r + SUM] = (d[r + SUM] as number) + value;
+    if (value < (d[r + MIN] as number)) d[r + MIN] = value;
+    if (value > (d[r + MAX] as number)) d[r + MAX] = value;
     this.touched[cell] = 1;
     if (this.sink !== undefined) this.sink(cell, value);
   }
@@ -106,32 +140,35 @@ export class HistogramCells {
    * sink (standard instruments) needs every value, so staging is off while one is attached.
    */
   merge(cell: number, count: number, sum: number, min: number, max: number, buckets: Float64Array, from: number): void {
-    const base = cell * this.buckets;
-    for (let i = 0; i < this.buckets; i++) this.counts[base + i] = (this.counts[base + i] as number) + (buckets[from + i] as number);
-    this.count[cell] = (this.count[cell] as number) + count;
-    this.sum[cell] = (this.sum[cell] as number) + sum;
-    if (min < (this.min[cell] as number)) this.min[cell] = min;
-    if (max > (this.max[cell] as number)) this.max[cell] = max;
+    const d = this.data;
+    const r = cell * this.width;
+    for (let i = 0; i < this.buckets; i++) d[r + FIELDS + i] = (d[r + FIELDS + i] as number) + (buckets[from + i] as number);
+    d[r + COUNT] = (d[r + COUNT] as number) + count;
+    d[r + SUM] = (d[r + SUM] as number) + sum;
+    if (min < (d[r + MIN] as number)) d[r + MIN] = min;
+    if (max > (d[r + MAX] as number)) d[r + MAX] = max;
     this.touched[cell] = 1;
   }
 
   grow(rows: number): void {
+    const had = this.stride * this.rows;
     const cells = this.stride * rows;
-    const grown = (old: Float64Array, size: number, fill: number): Float64Array => {
-      const next = new Float64Array(size);
-      if (fill !== 0) next.fill(fill);
-      next.set(old);
-      return next;
-    };
-    this.counts = grown(this.counts, cells * this.buckets, 0);
-    this.count = grown(this.count, cells, 0);
-    this.sum = grown(this.sum, cells, 0);
-    this.min = grown(this.min, cells, Infinity);
-    this.max = grown(this.max, cells, -Infinity);
+    const data = new Float64Array(cells * this.width);
+    data.set(this.data);
+    this.data = data;
+    this.emptyRecords(had, cells);
     const touched = new Uint8Array(cells);
     touched.set(this.touched);
     this.touched = touched;
     this.rows = rows;
+  }
+
+  /** Cells [from, to) empty: min +Infinity and max -Infinity (zero everywhere else). */
+  private emptyRecords(from: number, to: number): void {
+    for (let r = from * this.width; r < to * this.width; r += this.width) {
+      this.data[r + MIN] = Infinity;
+      this.data[r + MAX] = -Infinity;
+    }
   }
 }
 

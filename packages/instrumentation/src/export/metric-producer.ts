@@ -116,15 +116,14 @@ export class P2pMetricProducer {
       const dataPoints: ProducedDataPoint<ProducedHistogram>[] = [];
       for (let cell = 0; cell < touched.length; cell++) {
         if (touched[cell] === 0) continue;
-        const from = cell * h.buckets;
         const counts = new Array<number>(h.buckets);
-        for (let i = 0; i < h.buckets; i++) counts[i] = h.counts[from + i] as number; // Array.from(subarray) was 58% of collection
+        for (let i = 0; i < h.buckets; i++) counts[i] = h.bucketCountOf(cell, i); // Array.from(subarray) was 58% of collection
         const value: ProducedHistogram = {
           buckets: { boundaries, counts },
-          sum: h.sum[cell] as number,
-          count: h.count[cell] as number,
-          min: h.min[cell] as number,
-          max: h.max[cell] as number,
+          sum: h.sumOf(cell),
+          count: h.countOf(cell),
+          min: h.minOf(cell),
+          max: h.maxOf(cell),
         };
         dataPoints.push({ startTime, endTime, attributes: store.attributesOf(series, cell), value });
       }

@@ -268,7 +268,7 @@ function histogramLines(out: Buffer, pos: number, f: Family, h: HistogramCells, 
   pos += labelLength;
   out[pos++] = CLOSE;
   out[pos++] = SPACE;
-  pos = putNumber(out, pos, h.count[cell] as number);
+  pos = putNumber(out, pos, h.countOf(cell));
   out[pos++] = NEWLINE;
   out.set(f.sumHead, pos);
   pos += f.sumHead.length;
@@ -276,7 +276,7 @@ function histogramLines(out: Buffer, pos: number, f: Family, h: HistogramCells, 
   pos += labelLength;
   out[pos++] = CLOSE;
   out[pos++] = SPACE;
-  pos = putNumber(out, pos, h.sum[cell] as number);
+  pos = putNumber(out, pos, h.sumOf(cell));
   out[pos++] = NEWLINE;
   // Every bucket line starts with the same bytes, `<name>_bucket{<labels>`: written once, then
   // copied within the buffer.
@@ -286,12 +286,11 @@ function histogramLines(out: Buffer, pos: number, f: Family, h: HistogramCells, 
   out.copyWithin(pos, label, label + labelLength);
   pos += labelLength;
   const prefixLength = pos - prefix;
-  const { counts, buckets } = h;
+  const buckets = h.buckets;
   const leTails = f.leTails;
-  const from = cell * buckets;
   let cumulative = 0;
   for (let b = 0; b < buckets; b++) {
-    cumulative += counts[from + b] as number;
+    cumulative += h.bucketCountOf(cell, b);
     if (b > 0) {
       out.copyWithin(pos, prefix, prefix + prefixLength);
       pos += prefixLength;
