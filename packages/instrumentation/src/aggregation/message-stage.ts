@@ -42,14 +42,13 @@ export interface MessageSeries {
 /**
  * One transport side's messages (sent, or received), aggregated between two collections in one
  * small array and added to the monitor's series when it collects: recording a message then touches
- * one or two cache lines instead of the ten arrays its series live in (messages, bytes, and the
- * size histogram's counts, count, sum, min, max, touched flags), which a busy socket evicts
- * between messages (measured: a send timed and recorded directly cost about 2 µs on the TCP
- * benchmark, mostly cache misses). Only what needs no judgement is staged: a peer that already has
+ * one or two cache lines instead of the arrays its series live in (messages, bytes, the size
+ * histogram's records, and their touched flags; ten arrays until session 12), which a busy socket
+ * evicts between messages (measured then: a send timed and recorded directly cost about 2 µs on the
+ * TCP benchmark, mostly cache misses). One row per peer, up to STAGE_BUDGET_BYTES. Only what needs no judgement is staged: a peer that already has
  * its label row, a message type that already has its index, a size and a latency that are valid
  * amounts. Anything else (a new or invalid peer, an unknown type, a bad amount, a peer beyond
- * what STAGE_BUDGET_BYTES holds) makes
- * `add` return false, and the caller records that message with recordMessage, which labels, folds
+ * what STAGE_BUDGET_BYTES holds) makes `add` return false, and the caller records that message with recordMessage, which labels, folds
  * and counts rejections exactly as for any other record.
  */
 export class MessageStage {
